@@ -1,0 +1,325 @@
+"""Build a frame store from emotional-speech corpora.
+
+::
+
+    python -m data_prep.build --corpus emodb=../shared/data/emodb --corpus ravdess=../shared/data/ravdess \\
+        --out /tmp/all.h5 [--augment/--no-augment] [--split-by speaker|file] [--workers N] [--max-files N] [--seed S]
+
+With no ``--corpus`` the built-in demo corpus is generated (once, cached) and used. Each file is loaded
+mono at 22,050 Hz, augmented (the seed's copies by default), framed (2048 / 512) and given its
+per-frame targets; files are processed in parallel and written in a fixed order, so the same command
+gives the same store. The store is written to a temporary file and renamed at the end: a build killed
+at any point leaves no store behind. Bad files are skipped with their path and reason, listed in the
+closing summary, which is also written as JSON next to the store (``FILE.summary.json``).
+"""
+
+import argparse
+import json
+import os
+import signal
+import sys
+import zlib
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from data_prep import corpora
+from data_prep.audio import AudioError, load_audio
+from data_prep.augment import SEED_AUGMENTATION, Augmenter
+from data_prep.errors import DataPrepError
+from data_prep.splits import SPLITS, SPLITTERS, assign_splits, speaker_key
+from data_prep.targets import FEATURES, FRAME_LENGTH, HOP_LENGTH, SR, TARGET_SETS, check_target_set, frame_signal, targets_from_frames
+
+#: Files handed to a worker at once: their frames share one vectorised target computation.
+GROUP_SIZE = 8
+
+DEFAULTS = {
+    "corpora": [],
+    "out": None,
+    "augment": True,
+    "augmentation": None,  # None: the seed's copies (data_prep.augment.SEED_AUGMENTATION)
+    "split_by": "speaker",
+    "fractions": [0.70, 0.15, 0.15],
+    "workers": None,  # None: all cores
+    "max_files": None,
+    "seed": 0,
+    "target_set": "seed",
+    "offset": 0.0,
+    "duration": None,
+}
+
+
+def _process_group(tasks, augment_config, seed, target_set, offset, duration):
+    """Worker: load, augment, frame and compute targets for a few files at once.
+
+    Returns one entry per task: ``(index, [(copy name, signal, targets), ...], None)`` or ``(index, None, reason)``.
+    """
+    augmenter = Augmenter(augment_config or {}, seed=seed)
+    loaded, results = [], {}
+    for index, path in tasks:
+        try:
+            y = load_audio(path, offset=offset, duration=duration)
+            copies = []
+            for name, sig in augmenter(y, SR, key=path):
+                if not np.all(np.isfinite(sig)) or len(sig) < FRAME_LENGTH:
+                    raise AudioError(f"augmentation {name!r} produced an unusable signal")
+                copies.append((name, sig, frame_signal(sig)))
+            loaded.append((index, copies))
+        except AudioError as err:
+            results[index] = (index, None, str(err))
+        except Exception as err:  # a bad file must never stop the build
+            results[index] = (index, None, f"failed to process ({type(err).__name__}: {err})")
+    if loaded:
+        frames = np.concatenate([fr for _, copies in loaded for _, _, fr in copies])
+        chunk = 2048
+        parts = [targets_from_frames(frames[i : i + chunk], target_set) for i in range(0, len(frames), chunk)]
+        targets = {f: np.concatenate([p[f] for p in parts]) for f in FEATURES}
+        start = 0
+        for index, copies in loaded:
+            out = []
+            for name, sig, fr in copies:
+                stop = start + len(fr)
+                out.append((name, sig[: FRAME_LENGTH + (len(fr) - 1) * HOP_LENGTH], {f: targets[f][start:stop] for f in FEATURES}))
+                start = stop
+            results[index] = (index, out, None)
+    return [results[index] for index, _ in tasks]
+
+
+def _ordered_map(fn, groups, workers, **kwargs):
+    """Yield ``fn(group, **kwargs)`` in order, at most ``2 * workers`` groups in flight (bounded memory)."""
+    if workers <= 1:
+        for group in groups:
+            yield fn(group, **kwargs)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending = deque()
+        for group in groups:
+            pending.append(pool.submit(fn, group, **kwargs))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def select_files(utterances, max_files, seed):
+    """At most ``max_files`` utterances per corpus, a seeded sample in discovery order."""
+    if not max_files:
+        return utterances
+    out = []
+    for corpus in dict.fromkeys(u.corpus for u in utterances):
+        items = [u for u in utterances if u.corpus == corpus]
+        if len(items) > max_files:
+            rng = np.random.default_rng(zlib.crc32(f"{seed}:{corpus}".encode()))
+            keep = np.sort(rng.choice(len(items), size=max_files, replace=False))
+            items = [items[i] for i in keep]
+        out.extend(items)
+    return out
+
+
+def _summary(out, utterances, split_of, rows, skipped, augment_names):
+    splits = {s: {"files": 0, "signals": 0, "frames": 0} for s in SPLITS}
+    per_corpus = {}
+    for u in utterances:
+        per_corpus.setdefault(u.corpus, {"files": 0, "speakers": set(), "emotions": {}, "skipped": 0,
+                                         "splits": {s: {"files": 0, "frames": 0} for s in SPLITS}})
+    for row in rows:
+        c = per_corpus[row["corpus"]]
+        splits[row["split"]]["signals"] += 1
+        splits[row["split"]]["frames"] += row["n_frames"]
+        c["splits"][row["split"]]["frames"] += row["n_frames"]
+        if row["augmentation"] == "original":
+            splits[row["split"]]["files"] += 1
+            c["files"] += 1
+            c["speakers"].add(row["speaker"])
+            c["emotions"][row["emotion"]] = c["emotions"].get(row["emotion"], 0) + 1
+            c["splits"][row["split"]]["files"] += 1
+    for item in skipped:
+        if item.get("corpus") in per_corpus:
+            per_corpus[item["corpus"]]["skipped"] += 1
+    for c in per_corpus.values():
+        c["speakers"] = len(c["speakers"])
+        c["emotions"] = dict(sorted(c["emotions"].items()))
+    return {
+        "store": str(out),
+        "files": sum(s["files"] for s in splits.values()),
+        "signals": sum(s["signals"] for s in splits.values()),
+        "frames": sum(s["frames"] for s in splits.values()),
+        "augmentations": augment_names,
+        "splits": splits,
+        "corpora": per_corpus,
+        "skipped": skipped,
+    }
+
+
+def summary_path(store_path):
+    """Where the JSON summary of a store lives: ``FILE.summary.json`` beside ``FILE.h5``."""
+    store_path = Path(store_path)
+    return store_path.with_name(store_path.stem + ".summary.json")
+
+
+def format_summary(summary):
+    """The closing summary as a human-readable table."""
+    lines = [f"store {summary['store']}: {summary['files']} files, {summary['signals']} signals "
+             f"(copies: {', '.join(summary['augmentations'])}), {summary['frames']} frames"]
+    lines.append(f"{'corpus':<12}{'speakers':>9}" + "".join(f"{s + ' files':>13}{s + ' frames':>14}" for s in SPLITS))
+    for name, c in summary["corpora"].items():
+        lines.append(f"{name:<12}{c['speakers']:>9}" + "".join(f"{c['splits'][s]['files']:>13}{c['splits'][s]['frames']:>14}" for s in SPLITS))
+    lines.append(f"{'total':<12}{'':>9}" + "".join(f"{summary['splits'][s]['files']:>13}{summary['splits'][s]['frames']:>14}" for s in SPLITS))
+    skipped = summary["skipped"]
+    lines.append(f"skipped {len(skipped)} file(s)" + (":" if skipped else ""))
+    lines.extend(f"  {item['path']}: {item['reason']}" for item in skipped)
+    return "\n".join(lines)
+
+
+def _atomic_write_text(path, text):
+    tmp = Path(f"{path}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def build_store(config, progress=True):
+    """Build a store from a resolved config (see :data:`DEFAULTS`); return the summary dict.
+
+    ``config["corpora"]`` is a list of ``"NAME=PATH"`` strings; empty means the demo corpus.
+    """
+    from tqdm import tqdm
+
+    from data_prep.store import StoreWriter
+
+    config = {**DEFAULTS, **config}
+    check_target_set(config["target_set"])
+    if config["split_by"] not in SPLITTERS:
+        raise DataPrepError(f"unknown split mode {config['split_by']!r}; expected one of {', '.join(SPLITTERS)}")
+    out = Path(config["out"])
+    if not out.parent.is_dir():
+        raise DataPrepError(f"output folder {out.parent} does not exist")
+    if not os.access(out.parent, os.W_OK):
+        raise DataPrepError(f"output folder {out.parent} is not writable")
+    if not config["corpora"]:
+        from data_prep.demo import default_demo_root, generate_demo_corpus
+
+        config["corpora"] = [f"ravdess={generate_demo_corpus(default_demo_root())}"]
+    sources = [corpora.parse_corpus_arg(text) for text in config["corpora"]]
+    augment_config = (SEED_AUGMENTATION if config["augmentation"] is None else config["augmentation"]) if config["augment"] else {}
+    augment_names = Augmenter(augment_config).names  # validates the config before any work
+
+    utterances, skipped = [], []
+    for name, root in sources:
+        found, bad = corpora.discover(name, root)
+        utterances.extend(found)
+        skipped.extend({"path": s.path, "corpus": name, "reason": s.reason} for s in bad)
+    utterances = select_files(utterances, config["max_files"], config["seed"])
+    if not utterances:
+        raise DataPrepError("no audio files found in " + ", ".join(str(root) for _, root in sources))
+    split_of = assign_splits(utterances, by=config["split_by"], fractions=config["fractions"], seed=config["seed"])
+
+    workers = config["workers"] or os.cpu_count() or 1
+    groups = [list(enumerate(u.path for u in utterances))[i : i + GROUP_SIZE] for i in range(0, len(utterances), GROUP_SIZE)]
+    for stale in out.parent.glob(out.name + ".tmp-*"):  # left by a build killed with SIGKILL
+        stale.unlink(missing_ok=True)
+    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
+    writer, rows = None, []
+    try:
+        writer = StoreWriter(tmp, SPLITS, config["target_set"])
+        bar = tqdm(total=len(utterances), unit="file", desc="building store", disable=not progress)
+        for results in _ordered_map(
+            _process_group, groups, workers, augment_config=augment_config, seed=config["seed"],
+            target_set=config["target_set"], offset=config["offset"], duration=config["duration"],
+        ):
+            for index, copies, reason in results:
+                u = utterances[index]
+                if reason is not None:
+                    skipped.append({"path": u.path, "corpus": u.corpus, "reason": reason})
+                else:
+                    for name, sig, targets in copies:
+                        meta = dict(path=u.path, corpus=u.corpus, speaker=speaker_key(u), emotion=u.emotion,
+                                    label=u.label, augmentation=name, source=index)
+                        writer.add(split_of[index], sig, targets, **meta)
+                        rows.append(dict(meta, split=split_of[index], n_frames=len(targets[FEATURES[0]])))
+                bar.update(1)
+        bar.close()
+        summary = _summary(out, utterances, split_of, rows, skipped, augment_names)
+        writer.close(config, summary)
+        os.replace(tmp, out)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        tmp.unlink(missing_ok=True)
+        raise
+    _atomic_write_text(summary_path(out), json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _load_yaml(path):
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise DataPrepError(f"cannot read config {path}: {err}") from None
+    if not isinstance(data, dict):
+        raise DataPrepError(f"config {path} must be a mapping of option: value")
+    unknown = set(data) - set(DEFAULTS)
+    if unknown:
+        raise DataPrepError(f"config {path}: unknown option(s) {', '.join(sorted(unknown))}; expected {', '.join(DEFAULTS)}")
+    return data
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m data_prep.build", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", action="append", dest="corpora", metavar="NAME=PATH",
+                        help=f"a corpus to include (repeatable); NAME is one of {', '.join(corpora.corpus_names())}; "
+                        "for manifest, PATH is a CSV with columns path,speaker,emotion. Default: the demo corpus")
+    parser.add_argument("--out", required=True, type=Path, help="the store to write (HDF5)")
+    parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                        help="add the augmented copies (default: on, the seed's noise and stretch+pitch copies)")
+    parser.add_argument("--split-by", choices=sorted(SPLITTERS), default=None,
+                        help="speaker (default, no speaker in two splits) or file (the seed's leaky split)")
+    parser.add_argument("--workers", type=int, default=None, help="parallel worker processes (default: all cores)")
+    parser.add_argument("--max-files", type=int, default=None, help="at most N files per corpus (a seeded sample)")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--target-set", choices=sorted(TARGET_SETS), default=None, help="default: seed")
+    parser.add_argument("--offset", type=float, default=None, help="seconds skipped at the start of each file")
+    parser.add_argument("--duration", type=float, default=None, help="seconds kept from each file (default: all)")
+    parser.add_argument("--config", type=Path, help="YAML file of defaults (the same option names); flags override it")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    try:
+        config = dict(DEFAULTS)
+        if args.config:
+            config.update(_load_yaml(args.config))
+        for key in DEFAULTS:
+            value = getattr(args, key, None)
+            if value is not None:
+                config[key] = str(value) if key == "out" else value
+        if config["workers"] is not None and config["workers"] < 1:
+            raise DataPrepError(f"--workers must be at least 1, got {config['workers']}")
+        if config["max_files"] is not None and config["max_files"] < 1:
+            raise DataPrepError(f"--max-files must be at least 1, got {config['max_files']}")
+        for text in config["corpora"] or []:
+            corpora.parse_corpus_arg(text)  # unknown name or missing path: fail before any work
+    except DataPrepError as err:
+        parser.error(str(err))
+    return parser, args, config
+
+
+def _raise_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def main(argv=None):
+    parser, args, config = parse_args(argv)
+    signal.signal(signal.SIGTERM, _raise_on_sigterm)  # run the clean-up of a half-written store
+    try:
+        summary = build_store(config, progress=not args.quiet and sys.stderr.isatty())
+    except DataPrepError as err:
+        parser.error(str(err))
+    print(format_summary(summary))
+    print(f"summary written to {summary_path(summary['store'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
