@@ -33,6 +33,9 @@ from data_prep.errors import DataPrepError
 from data_prep.splits import SPLITS, SPLITTERS, assign_splits, speaker_key
 from data_prep.targets import FEATURES, FRAME_LENGTH, HOP_LENGTH, SR, TARGET_SETS, check_target_set, frame_signal, targets_from_frames
 
+#: Default worker count cap: each worker holds about 350 MB (librosa, numba, audiomentations), so four
+#: keep a build under 2 GB on any machine; pass --workers to use more cores.
+MAX_DEFAULT_WORKERS = 4
 #: Files handed to a worker at once: their frames share one vectorised target computation.
 GROUP_SIZE = 8
 
@@ -216,7 +219,7 @@ def build_store(config, progress=True):
         raise DataPrepError("no audio files found in " + ", ".join(str(root) for _, root in sources))
     split_of = assign_splits(utterances, by=config["split_by"], fractions=config["fractions"], seed=config["seed"])
 
-    workers = config["workers"] or os.cpu_count() or 1
+    workers = config["workers"] or min(MAX_DEFAULT_WORKERS, os.cpu_count() or 1)
     groups = [list(enumerate(u.path for u in utterances))[i : i + GROUP_SIZE] for i in range(0, len(utterances), GROUP_SIZE)]
     for stale in out.parent.glob(out.name + ".tmp-*"):  # left by a build killed with SIGKILL
         stale.unlink(missing_ok=True)
@@ -277,7 +280,7 @@ def parse_args(argv=None):
                         help="add the augmented copies (default: on, the seed's noise and stretch+pitch copies)")
     parser.add_argument("--split-by", choices=sorted(SPLITTERS), default=None,
                         help="speaker (default, no speaker in two splits) or file (the seed's leaky split)")
-    parser.add_argument("--workers", type=int, default=None, help="parallel worker processes (default: all cores)")
+    parser.add_argument("--workers", type=int, default=None, help=f"parallel worker processes (default: all cores, at most {MAX_DEFAULT_WORKERS})")
     parser.add_argument("--max-files", type=int, default=None, help="at most N files per corpus (a seeded sample)")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--target-set", choices=sorted(TARGET_SETS), default=None, help="default: seed")

@@ -22,6 +22,8 @@ def iterate_batches(path, split, features, batch_size=64, shuffle=True, seed=0, 
     rng = np.random.default_rng([seed, epoch])
     with open_store(path) as store:
         n = store.num_frames(split)
+        # small splits get smaller blocks, so that every shard holds a few of them
+        block_frames = max(1, min(block_frames, -(-n // (shard[1] * pool_blocks))))
         starts = np.arange(0, n, block_frames)
         if shuffle:
             rng.shuffle(starts)
@@ -66,6 +68,9 @@ def frame_dataset(path, split, features, batch_size=64, shuffle=True, seed=0, bl
     with open_store(path) as store:
         if split not in store.splits:
             raise DataPrepError(f"{path} has no split {split!r}; it has {', '.join(store.splits)}")
+        if store.num_frames(split) < shard[1]:
+            # an empty pipeline would make .repeat() spin forever
+            raise DataPrepError(f"split {split!r} of {path} has {store.num_frames(split)} frames, fewer than {shard[1]} shard(s)")
     epochs = iter(range(1 << 30))
 
     def generate():
