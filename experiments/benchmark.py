@@ -112,7 +112,53 @@ def format_data_prep(r):
     ])
 
 
-BENCHMARKS = {"data_prep": (bench_data_prep, format_data_prep)}
+def bench_fin(n_files=12, batch_size=1024, repeat=3):
+    """Each preset, and the five together, against librosa's vectorised targets on the same frames (CPU)."""
+    import keras
+    import tensorflow as tf
+
+    import fin
+    from data_prep.audio import load_audio
+    from data_prep.targets import FEATURES, frame_signal, targets_from_frames
+
+    frames = np.concatenate([frame_signal(load_audio(p)) for p in benchmark_files(n_files)])
+    n = len(frames)
+    batches = [frames[i : i + batch_size] for i in range(0, n, batch_size)]
+
+    def librosa_all():
+        return [targets_from_frames(b) for b in batches]
+
+    t_librosa, _ = _timed(librosa_all, repeat)
+    presets = {f: fin.load_preset(f) for f in FEATURES}
+    # one graph for the five, as the SER model runs them: a shared input, five outputs
+    x = keras.Input((frames.shape[1],))
+    together = keras.Model(x, [presets[f](x) for f in FEATURES])
+
+    def runner(model):
+        fn = tf.function(lambda b: model(b, training=False), jit_compile=False, reduce_retracing=True)
+        return lambda: [fn(tf.constant(b)) for b in batches]
+
+    result = {"benchmark": "fin", "frames": int(n), "batch_size": batch_size, "librosa_fps": n / t_librosa, "presets": {}}
+    for f in FEATURES:
+        t, _ = _timed(runner(presets[f]), repeat)
+        result["presets"][f] = {"arch": fin.list_presets()[f]["arch"], "params": int(presets[f].count_params()), "fps": n / t,
+                                "ratio_to_librosa": (n / t) / (n / t_librosa)}
+    t, _ = _timed(runner(together), repeat)
+    result["together_fps"] = n / t
+    result["together_ratio_to_librosa"] = (n / t) / (n / t_librosa)
+    return result
+
+
+def format_fin(r):
+    lines = [f"FIN presets against librosa (vectorised, the same five features) on {r['frames']} frames, batch {r['batch_size']}, CPU",
+             f"  {'librosa (all five)':<22}{r['librosa_fps']:>12,.0f} frames/s   1.00x"]
+    for f, p in r["presets"].items():
+        lines.append(f"  {f + ' (' + p['arch'] + ')':<22}{p['fps']:>12,.0f} frames/s   {p['ratio_to_librosa']:.2f}x")
+    lines.append(f"  {'five presets together':<22}{r['together_fps']:>12,.0f} frames/s   {r['together_ratio_to_librosa']:.2f}x")
+    return "\n".join(lines)
+
+
+BENCHMARKS = {"data_prep": (bench_data_prep, format_data_prep), "fin": (bench_fin, format_fin)}
 
 
 def main(argv=None):

@@ -47,3 +47,19 @@ def ravdess_tree(tmp_path):
             name = f"03-01-{emotion}-01-01-01-{actor:02d}.wav"
             write_tone(root / f"Actor_{actor:02d}" / name, f0=150 + 20 * actor + 30 * k, seed=actor * 10 + k)
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_store(tmp_path_factory):
+    """A small store (6 actors x 4 emotions of 0.6 s tones, no augmentation) for training smoke tests."""
+    from data_prep.build import build_store
+
+    base = tmp_path_factory.mktemp("tiny_store")
+    root = base / "ravdess"
+    for actor in range(1, 7):
+        for k, emotion in enumerate(("01", "03", "04", "05")):
+            write_tone(root / f"Actor_{actor:02d}" / f"03-01-{emotion}-01-01-01-{actor:02d}.wav",
+                       f0=120 + 25 * actor + 40 * k, seed=actor * 10 + k)
+    out = base / "tiny.h5"
+    build_store({"corpora": [f"ravdess={root}"], "out": str(out), "augment": False, "workers": 1}, progress=False)
+    return out

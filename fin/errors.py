@@ -1,0 +1,8 @@
+"""The one exception type of :mod:`fin`."""
+
+
+class FINError(Exception):
+    """Raised for bad input to fin: an unknown feature or architecture name, an invalid option.
+
+    The message names the offending value and what was expected.
+    """

@@ -1,0 +1,304 @@
+"""Train a Feature Imitating Network on a frame store.
+
+::
+
+    python -m fin.train --feature {rms,zcr,chroma,mfcc,mel} [--data FILE.h5] [--arch NAME] [--init ...]
+        [--epochs N] [--batch-size B] [--lr LR] [--out DIR] [--config FILE.yaml] [--resume]
+        [--strategy default|mirrored|multiworker]
+
+Defaults reproduce the seed: Adam lr 1e-3, batch 64, ReduceLROnPlateau(loss, factor 0.4, patience 2,
+min_lr 1e-7), MSE (MAE for chroma), 100 epochs for RMS/ZCR and 50 for the others; plus early stopping on the
+validation loss with the best weights restored. With no ``--data`` the demo corpus store is built and used.
+The store is streamed with tf.data, never loaded whole.
+
+Writes to ``--out``: ``model.keras``, the resolved ``config.yaml``, ``history.csv``, ``metrics.json`` (test
+split), TensorBoard logs in ``tensorboard/``, and plots (``learning_curves.png``, ``r2_per_output.png``,
+``utterance.png``). ``--resume`` continues a killed run from its last epoch checkpoint (``backup/``).
+
+``--strategy mirrored`` trains under ``tf.distribute.MirroredStrategy`` (all local GPUs, or CPUs split into
+logical devices with ``FIN_CPU_DEVICES=N``); ``multiworker`` under ``MultiWorkerMirroredStrategy`` configured
+by ``TF_CONFIG``. ``--batch-size`` is the global batch in every case.
+"""
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from fin.distribute import STRATEGIES, make_strategy, prebuild, worker_info
+from fin.errors import FINError
+from fin.registry import architecture_names, feature_names
+
+DEFAULTS = {
+    "feature": None,
+    "data": None,  # None: the demo corpus store
+    "arch": None,  # None: the feature's default architecture
+    "init": None,  # None: closed-form for spectral, random otherwise
+    "target_set": None,  # None: the store's
+    "epochs": None,  # None: the seed's (100 for rms/zcr, 50 otherwise)
+    "batch_size": 64,
+    "lr": 1e-3,
+    "lr_factor": 0.4,
+    "lr_patience": 2,
+    "min_lr": 1e-7,
+    "early_stopping_patience": 6,
+    "steps_per_epoch": None,  # None: one pass over the training split
+    "validation_frames": 20000,  # validation subset per epoch (frames spread over the split); None: all
+    "test_frames": None,  # None: the whole test split for metrics.json
+    "out": None,  # None: runs/fin/<feature>-<arch>
+    "strategy": "default",
+    "seed": 0,
+}
+def target_statistics(store_path, split, feature, block=65536):
+    """Per-output mean and standard deviation of ``feature`` over ``split``, streamed from the store."""
+    from data_prep import open_store
+
+    from fin.metrics import R2Accumulator
+
+    acc = R2Accumulator()  # its running mean / M2 are exactly what is needed here
+    with open_store(store_path) as store:
+        n = store.num_frames(split)
+        for i in range(0, n, block):
+            t = store.targets(split, feature, slice(i, min(i + block, n)))
+            acc.update(t, t)
+    std = np.sqrt(acc.m2 / max(acc.n, 1))
+    return acc.mean.astype(np.float32), np.maximum(std, 1e-8 * max(std.max(), 1e-12)).astype(np.float32)
+
+
+def demo_store():
+    """The demo corpus store (built once, then reused): ``runs/demo/demo.h5``."""
+    from data_prep.build import DEFAULTS as BUILD_DEFAULTS
+    from data_prep.build import build_store
+    from data_prep.demo import default_demo_root, generate_demo_corpus
+
+    path = Path("runs/demo/demo.h5")
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        corpus = generate_demo_corpus(default_demo_root())
+        build_store({**BUILD_DEFAULTS, "corpora": [f"ravdess={corpus}"], "out": str(path)}, progress=sys.stderr.isatty())
+    return path
+
+
+def resolve_config(config):
+    """Fill defaults that depend on other options; check names. Returns a new dict."""
+    from fin.registry import get_architecture, get_feature
+
+    config = {**DEFAULTS, **{k: v for k, v in config.items() if v is not None}}
+    spec = get_feature(config["feature"]) if config["feature"] else None
+    if spec is None:
+        raise FINError(f"--feature is required; expected one of {', '.join(feature_names())}")
+    arch = get_architecture(config["arch"] or spec.default_arch)
+    config["arch"] = arch.name
+    config["init"] = config["init"] or ("closed-form" if "closed-form" in arch.inits else arch.inits[0])
+    if config["init"] not in arch.inits:
+        raise FINError(f"--init {config['init']} is not available for --arch {arch.name}; expected one of {', '.join(arch.inits)}")
+    config["epochs"] = spec.epochs if config["epochs"] is None else int(config["epochs"])
+    config["loss"] = spec.loss
+    if config["strategy"] not in STRATEGIES:
+        raise FINError(f"unknown strategy {config['strategy']!r}; expected one of {', '.join(STRATEGIES)}")
+    for key in ("batch_size", "epochs"):
+        if int(config[key]) < (1 if key == "batch_size" else 0):
+            raise FINError(f"--{key.replace('_', '-')} must be positive, got {config[key]}")
+    config["out"] = str(config["out"] or Path("runs/fin") / f"{spec.name}-{arch.name}")
+    return config
+
+
+def train(config, verbose=None):
+    """Train one FIN as ``config`` says (see :data:`DEFAULTS`); returns the test metrics dict."""
+    import keras
+    import tensorflow as tf
+
+    from data_prep import open_store
+    from data_prep.tf_dataset import frame_dataset
+
+    import fin
+    from fin import plots
+    from fin.evaluate import evaluate_model, predict_split
+    from fin.losses import StandardizedLoss
+
+    config = resolve_config(config)
+    feature, out = config["feature"], Path(config["out"])
+    worker, n_workers, chief = worker_info()
+    strategy = make_strategy(config["strategy"])
+    data = Path(config["data"]) if config["data"] else demo_store()
+    with open_store(data) as store:
+        n_train, n_val = store.num_frames("train"), store.num_frames("val") if "val" in store.splits else 0
+        store_target_set = store.meta["target_set"]
+    if n_train == 0:
+        raise FINError(f"{data} has no training frames")
+    config["data"] = str(data)
+    config["target_set"] = config["target_set"] or store_target_set
+    if config["target_set"] != store_target_set:
+        raise FINError(f"--target-set {config['target_set']} differs from the store's ({store_target_set}); rebuild the store")
+
+    # where this process writes: the chief to --out, the other workers to a scratch folder
+    write_dir = out if chief else out / f".worker-{worker}"
+    backup_dir = out / "backup"
+    write_dir.mkdir(parents=True, exist_ok=True)
+    resumed = config.pop("resume", False) and backup_dir.is_dir()
+    if not resumed and chief:
+        shutil.rmtree(backup_dir, ignore_errors=True)
+        (out / "history.csv").unlink(missing_ok=True)
+    if chief:
+        _atomic_write(out / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+
+    keras.utils.set_random_seed(config["seed"])
+    mean, std = target_statistics(data, "train", feature)
+    global_batch = int(config["batch_size"])
+    worker_batch = max(1, global_batch // n_workers)
+    steps = config["steps_per_epoch"] or max(1, n_train // global_batch)
+    train_ds = frame_dataset(data, "train", feature, batch_size=worker_batch, shuffle=True, seed=config["seed"],
+                             shard=(worker, n_workers)).repeat()
+    val_ds, val_steps = None, None
+    if n_val:
+        val_frames = min(n_val, config["validation_frames"] or n_val)
+        val_steps = max(1, val_frames // global_batch)
+        val_ds = frame_dataset(data, "val", feature, batch_size=worker_batch, shuffle=True, seed=config["seed"] + 1,
+                               shard=(worker, n_workers)).repeat()
+    if n_workers > 1:
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF  # sharded above
+        train_ds = train_ds.with_options(options)
+        val_ds = val_ds.with_options(options) if val_ds is not None else None
+
+    with strategy.scope():
+        model = fin.build_model(feature, config["arch"], init=config["init"], target_mean=mean, target_std=std,
+                                seed=config["seed"], target_set=config["target_set"])
+        if config["arch"] == "paper":  # the seed's loss, in librosa units
+            loss = config["loss"]
+        else:
+            loss = StandardizedLoss(std, kind=config["loss"])
+        model.compile(optimizer=keras.optimizers.Adam(config["lr"]), loss=loss)
+    if n_workers > 1:
+        prebuild(model, strategy, (np.zeros((2, 2048), np.float32), np.zeros((2, len(mean)), np.float32)))
+
+    monitor = "val_loss" if val_ds is not None else "loss"
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(backup_dir if chief else write_dir / "backup"), delete_checkpoint=False),
+        keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=config["lr_factor"], patience=config["lr_patience"],
+                                          min_lr=config["min_lr"]),
+        keras.callbacks.CSVLogger(str(write_dir / "history.csv"), append=True),
+        keras.callbacks.TensorBoard(log_dir=str(write_dir / "tensorboard")),
+    ]
+    if config["early_stopping_patience"]:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config["early_stopping_patience"],
+                                                       restore_best_weights=True))
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2
+    t0 = time.time()
+    if config["epochs"]:
+        model.fit(train_ds, epochs=config["epochs"], steps_per_epoch=steps, validation_data=val_ds,
+                  validation_steps=val_steps, callbacks=callbacks, verbose=verbose)
+    train_seconds = time.time() - t0
+
+    _atomic_save(model, write_dir / "model.keras")
+    if not chief:
+        shutil.rmtree(write_dir, ignore_errors=True)
+        return None
+    # evaluate the saved artifact, outside any distribution strategy: what a user loads is what is measured
+    replicas = int(strategy.num_replicas_in_sync)
+    model = keras.saving.load_model(out / "model.keras", compile=False)
+    with open_store(data) as store:
+        eval_split = "test" if "test" in store.splits and store.num_frames("test") > 0 else "val"
+    metrics = {"feature": feature, "arch": config["arch"], "init": config["init"], "params": int(model.count_params()),
+               "split": eval_split, "strategy": config["strategy"], "replicas": replicas,
+               "train_seconds": round(train_seconds, 1)}
+    metrics.update(evaluate_model(model, data, eval_split, feature, max_frames=config["test_frames"]))
+    _atomic_write(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    _write_plots(model, data, eval_split, feature, out, metrics, plots, predict_split)
+    shutil.rmtree(backup_dir, ignore_errors=True)  # the run finished: nothing left to resume
+    return metrics
+
+
+def _write_plots(model, data, split, feature, out, metrics, plots, predict_split):
+    from data_prep import open_store
+
+    if (out / "history.csv").is_file():
+        plots.learning_curves(out / "history.csv", out / "learning_curves.png", title=f"{feature} {metrics['arch']}")
+    plots.r2_bars(metrics["r2_per_output"], out / "r2_per_output.png", feature=feature)
+    with open_store(data) as store:  # the test split's first original utterance
+        files = store.files
+        rows = np.flatnonzero((files["split"] == split) & (files["augmentation"] == "original"))
+        if rows.size:
+            row = rows[0]
+            idx = np.arange(files["first_frame"][row], files["first_frame"][row] + files["n_frames"][row])
+            target, output = next(predict_split(model, store, split, feature, batch_size=len(idx), idx=idx))
+            plots.utterance_comparison(target, output, out / "utterance.png", feature=feature)
+
+
+def _atomic_write(path, text):
+    tmp = Path(f"{path}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _atomic_save(model, path):
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def _load_yaml(path):
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise FINError(f"cannot read config {path}: {err}") from None
+    unknown = set(data) - set(DEFAULTS) - {"loss"}
+    if unknown:
+        raise FINError(f"config {path}: unknown option(s) {', '.join(sorted(unknown))}; expected {', '.join(DEFAULTS)}")
+    return data
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m fin.train", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--feature", choices=feature_names())
+    parser.add_argument("--data", type=Path, help="a store from data_prep.build (default: the demo corpus store)")
+    parser.add_argument("--arch", choices=architecture_names(), help="default: the feature's default architecture")
+    parser.add_argument("--init", choices=("random", "closed-form"), help="closed-form: spectral only")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int, help="global batch size (default 64)")
+    parser.add_argument("--lr", type=float, help="Adam learning rate (default 1e-3)")
+    parser.add_argument("--steps-per-epoch", type=int, help="default: one pass over the training split")
+    parser.add_argument("--out", type=Path, help="output folder (default runs/fin/<feature>-<arch>)")
+    parser.add_argument("--config", type=Path, help="YAML file of defaults (option names as in config.yaml)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last epoch checkpoint")
+    parser.add_argument("--strategy", choices=STRATEGIES, help="tf.distribute strategy (default: default)")
+    parser.add_argument("--seed", type=int)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from data_prep import DataPrepError
+
+    try:
+        config = {}
+        if args.resume and args.out and (args.out / "config.yaml").is_file():
+            config.update(_load_yaml(args.out / "config.yaml"))
+        if args.config:
+            config.update(_load_yaml(args.config))
+        config.update({k: v for k, v in vars(args).items() if k in DEFAULTS and v is not None})
+        config = resolve_config({k: str(v) if isinstance(v, Path) else v for k, v in config.items()})
+        config["resume"] = args.resume
+        if config["data"] and not Path(config["data"]).is_file():
+            raise FINError(f"--data {config['data']}: no such store")
+        metrics = train(config)
+    except (FINError, DataPrepError) as err:
+        parser.error(str(err))
+    if metrics is None:  # a non-chief worker of a multi-worker run: the chief reports
+        return 0
+    print(f"{metrics['feature']} {metrics['arch']}: test R² {metrics['r2']:.4f} (variance-weighted {metrics['r2_vw']:.4f}), "
+          f"MSE {metrics['mse']:.4g} on {metrics['frames']} frames; outputs in {config['out']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
