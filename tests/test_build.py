@@ -211,3 +211,19 @@ def test_inspect_prints_the_summary(tmp_path, ravdess_tree, capsys):
     with pytest.raises(SystemExit) as err:
         inspect.main([str(tmp_path / "nope.h5")])
     assert err.value.code == 2
+
+
+def test_yaml_config_with_custom_augmentation(tmp_path, ravdess_tree):
+    """The shipped generalisation config (audiomentations transforms by name) builds; flags override it."""
+    config = ROOT / "experiments" / "configs" / "fin_generalise.yaml"
+    out = tmp_path / "g.h5"
+    assert main(["--config", str(config), "--corpus", f"ravdess={ravdess_tree}", "--out", str(out), "--workers", "1",
+                 "--max-files", "6", "--quiet"]) == 0
+    with open_store(out) as s:
+        assert s.meta["summary"]["augmentations"] == ["original", "gain", "band_limited", "noise", "quiet_padded"]
+        assert s.meta["config"]["max_files"] == 6
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("augmentation:\n  x: [{name: NoSuchTransform}]\n")
+    with pytest.raises(SystemExit) as err:
+        main(["--config", str(bad), "--corpus", f"ravdess={ravdess_tree}", "--out", str(out)])
+    assert err.value.code == 2
