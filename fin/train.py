@@ -195,7 +195,8 @@ def train(config, verbose=None):
     t0 = time.time()
     if config["epochs"]:
         model.fit(train_ds, epochs=config["epochs"], steps_per_epoch=steps, validation_data=val_ds,
-                  validation_steps=val_steps, callbacks=callbacks, verbose=verbose)
+                  validation_steps=val_steps, callbacks=callbacks, verbose=verbose,
+                  shuffle=False)  # the tf.data pipeline reshuffles every epoch itself
     train_seconds = time.time() - t0
 
     _atomic_save(model, write_dir / "model.keras")
