@@ -1,0 +1,109 @@
+"""The baseline's clip-level features: the seed's 162 librosa features averaged over a clip.
+
+The seed's baseline computes, on the clip as loaded (no padding), with librosa's defaults (``n_fft=2048``,
+``hop_length=512``, ``center=True``) and averages each over the clip's frames::
+
+    zcr    = librosa.feature.zero_crossing_rate(y=y)                         (1)
+    chroma = librosa.feature.chroma_stft(S=np.abs(librosa.stft(y)), sr=sr)   (12, tuning estimated on the clip)
+    mfcc   = librosa.feature.mfcc(y=y, sr=sr)                                (20)
+    rms    = librosa.feature.rms(y=y)                                        (1)
+    mel    = librosa.feature.melspectrogram(y=y, sr=sr)                      (128, linear power)
+
+concatenated in that order, the order of :data:`ser.model.FEATURE_ORDER`. :func:`clip_features` computes the same
+numbers from one STFT per clip (the mel power spectrogram and the MFCCs from the magnitudes already computed for
+chroma) with no loop over frames; :func:`reference_clip_features` is the seed's five calls, the reference the
+tests compare against. :func:`librosa_features` computes them for every row of a clip cache once and caches them.
+"""
+
+import numpy as np
+
+from data_prep.targets import HOP_LENGTH, N_FFT, SR, mel_filterbank
+
+#: Feature name -> size, in the order of the vector.
+CLIP_FEATURES = {"zcr": 1, "chroma": 12, "mfcc": 20, "rms": 1, "mel": 128}
+
+
+def clip_features(y, sr=SR):
+    """The seed's 162 averaged librosa features of one clip.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        The clip's samples (its audio only, without end padding), mono at ``sr``.
+
+    Returns
+    -------
+    features : np.ndarray [shape=(162,), dtype=float32]
+        zcr (1), chroma (12), mfcc (20), rms (1), mel (128), each averaged over the clip's frames.
+
+    Examples
+    --------
+    >>> y = np.sin(2 * np.pi * 440 * np.arange(22050) / 22050).astype(np.float32)
+    >>> f = clip_features(y)
+    >>> f.shape, int(np.argmax(f[1:13]))   # 440 Hz is A, chroma bin 9
+    ((162,), 9)
+    """
+    import librosa
+
+    y = np.asarray(y, dtype=np.float32)
+    S = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP_LENGTH))  # (1025, frames), center=True
+    mel = mel_filterbank(sr=sr) @ (S**2)  # melspectrogram(y): power 2 of the same STFT
+    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel), sr=sr)  # mfcc(y) does exactly this
+    parts = [
+        librosa.feature.zero_crossing_rate(y=y, frame_length=N_FFT, hop_length=HOP_LENGTH),
+        librosa.feature.chroma_stft(S=S, sr=sr),
+        mfcc,
+        librosa.feature.rms(y=y, frame_length=N_FFT, hop_length=HOP_LENGTH),
+        mel,
+    ]
+    return np.concatenate([p.mean(axis=-1) for p in parts]).astype(np.float32)
+
+
+def reference_clip_features(y, sr=SR):
+    """The seed's five librosa calls, one per feature, averaged over frames: the slow reference."""
+    import librosa
+
+    y = np.asarray(y, dtype=np.float32)
+    parts = [
+        librosa.feature.zero_crossing_rate(y=y),
+        librosa.feature.chroma_stft(S=np.abs(librosa.stft(y)), sr=sr),
+        librosa.feature.mfcc(y=y, sr=sr),
+        librosa.feature.rms(y=y),
+        librosa.feature.melspectrogram(y=y, sr=sr),
+    ]
+    return np.concatenate([np.mean(p.T, axis=0) for p in parts]).astype(np.float32)
+
+
+def librosa_features(cache, progress=False, block=256):
+    """The clip features of every row of a clip cache, computed once and cached beside it.
+
+    Each row's features are computed on its audio only (``cache.lengths``), not on the end padding, as the seed
+    computed them on the clip as loaded.
+
+    Parameters
+    ----------
+    cache : ser.data.ClipCache
+
+    Returns
+    -------
+    features : np.ndarray [shape=(len(cache), 162), dtype=float32]
+    """
+    from tqdm import tqdm
+
+    from ser.data import derived_cache_path, read_array_cache, write_array_cache
+
+    path = derived_cache_path(cache, "librosa")
+    features = read_array_cache(path) if path.is_file() else None
+    if features is not None and features.shape == (len(cache), sum(CLIP_FEATURES.values())):
+        return features
+    features = np.empty((len(cache), sum(CLIP_FEATURES.values())), dtype=np.float32)
+    bar = tqdm(total=len(cache), unit="clip", desc="librosa features", disable=not progress)
+    for start in range(0, len(cache), block):
+        rows = np.arange(start, min(start + block, len(cache)))
+        clips = cache.clips(rows)
+        for i, row in enumerate(rows):
+            features[row] = clip_features(clips[i, : cache.lengths[row]], sr=cache.settings.sr)
+        bar.update(len(rows))
+    bar.close()
+    write_array_cache(path, features, {"features": CLIP_FEATURES})
+    return features

@@ -1,0 +1,91 @@
+"""Cross-validate the end-to-end SER model on pretrained FINs: fine-tuned, frozen, partly frozen or random init.
+
+::
+
+    python -m ser.finetune --freeze none|all|FEATURE[,FEATURE] [--init pretrained|random]
+        [--corpus NAME=PATH ...] [--protocol loso|speaker-kfold|split] [--folds K] [--epochs N]
+        [--batch-size B] [--lr LR] [--out DIR] [--config FILE.yaml] [--strategy default|mirrored|multiworker]
+        [--leaky-file-split] [--max-files N] [--seed S]
+
+The seed's three variants are ``--freeze none`` (fine-tuned FINs), ``--freeze all`` (frozen FINs) and
+``--freeze none --init random`` (the same architecture learned from scratch); ``--freeze mel,mfcc`` freezes some.
+Defaults: Adam lr 5e-4, batch 64, 70 epochs at most, ``ReduceLROnPlateau(loss, 0.4, 2, min_lr 1e-7)`` as the FINs,
+early stopping on the validation speakers of each fold, class weights, the seed's clips (2.5 s from 0.6 s, 108
+frames) and augmented copies in the training part only, leave-one-speaker-out, the demo corpus.
+
+With ``--freeze all`` the FIN outputs are computed once per clip and only the pooling and head are trained: an
+exact shortcut (see :mod:`ser.inputs`). Otherwise every step runs through the FINs; on a CPU that is slow (the
+chroma FIN alone costs most), so use a GPU or ``--max-files`` / ``--duration`` to try it.
+
+Outputs: see :mod:`ser.training` (``metrics.json``, per-fold folders, plots, ``config.yaml``, ``ser_model.json``).
+"""
+
+import argparse
+import os
+import sys
+
+from ser.errors import SERError
+from ser.inputs import FINFeatureInputs, FrameInputs
+from ser.training import DEFAULTS, add_common_arguments, config_from_args, resolve_config
+
+#: Options of ser.finetune: the shared ones plus the FIN choices.
+FINETUNE_DEFAULTS = {**DEFAULTS, "freeze": "none", "init": "pretrained", "fins": None}  # fins: set by resolve()
+
+
+def resolve(config):
+    """The resolved configuration of a fine-tuning run (see :data:`FINETUNE_DEFAULTS`)."""
+    from ser.model import FIN_SOURCES, fins_description, freeze_mode
+
+    config = resolve_config(config, FINETUNE_DEFAULTS)
+    config["freeze"] = freeze_mode(config["freeze"])
+    if config["init"] not in FIN_SOURCES:
+        raise SERError(f"unknown init {config['init']!r}; expected one of {', '.join(FIN_SOURCES)}")
+    config["fins"] = fins_description(config["init"])
+    if not config["out"]:
+        config["out"] = f"runs/ser/finetune-{config['freeze'].replace(',', '+')}-{config['init']}"
+    return config
+
+
+def finetune(config, **kwargs):
+    """Run a resolved configuration (:func:`resolve`); returns the pooled metrics (``metrics.json``)."""
+    from ser.training import run
+
+    inputs = FINFeatureInputs if config["freeze"] == "all" else FrameInputs
+    info = {k: config[k] for k in ("freeze", "init", "pooling", "head", "feature_norm", "fins")}
+    return run(config, "finetune", inputs, model_info=info, **kwargs)
+
+
+def build_parser():
+    from ser.model import FIN_SOURCES
+
+    parser = argparse.ArgumentParser(prog="python -m ser.finetune", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--freeze", help="none (fine-tune every FIN, default), all (frozen FINs) or a comma-separated "
+                                         "list of zcr, chroma, mfcc, rms, mel")
+    parser.add_argument("--init", choices=list(FIN_SOURCES),
+                        help="pretrained FINs (default) or the same architecture randomly initialised")
+    add_common_arguments(parser)
+    return parser
+
+
+def main(argv=None):
+    """Command line; returns the exit status (0), bad options exit with status 2 through ``parser.error``."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    config = config_from_args(parser, args, FINETUNE_DEFAULTS)
+    try:
+        config = resolve(config)
+    except SERError as err:
+        parser.error(str(err))
+    quiet = {"verbose": 0, "progress": False} if args.quiet else {}
+    try:
+        finetune(config, **quiet)
+    except SERError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported (lazily, in main)
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""What a SER model trains on, one class per input kind, and the caches those inputs come from.
+
+- :class:`FrameInputs` (``frames``): raw frames ``(n_frames, 2048)`` streamed from the clip cache in batches
+  (a ``keras.utils.PyDataset`` that reads only a batch's rows); the whole model trains (fine-tuning, partial
+  freezing).
+- :class:`FINFeatureInputs` (``fin_features``): with every FIN frozen the FIN outputs do not change during
+  training, so they are computed once per clip (:func:`fin_features`, cached on disk under a hash of the FIN
+  weights) and only the ``classifier`` sub-model (pooling and head) is trained on them. This is exact: a frozen FIN
+  is a fixed function (Keras runs a layer with ``trainable=False`` in inference mode, and the FINs hold no dropout),
+  so ``classifier(fin_stack(frames))`` sees the same numbers either way; the saved model is the full ``ser`` model,
+  FINs included (tested in ``tests/test_ser_model.py``).
+- :class:`ClipFeatureInputs` (``clip_features``): the baseline's 162 librosa features averaged over each clip
+  (:mod:`ser.features`), the head alone.
+
+Each class builds its model (``build`` returns the model to save and the (sub-)model to fit) and hands out the
+``fit``/``predict`` arguments for a set of cache rows (``data``).
+"""
+
+import math
+
+import numpy as np
+
+from ser.errors import SERError
+
+
+def fin_features(cache, fin_stack, digest, batch_clips=16, progress=False):
+    """The per-frame FIN outputs of every clip of a cache, computed once and cached beside it.
+
+    Parameters
+    ----------
+    cache : ser.data.ClipCache
+    fin_stack : keras.Model
+        ``(batch, n_frames, 2048) -> (batch, n_frames, 162)`` (frozen FINs); only called when the features are not
+        cached yet.
+    digest : str
+        Hash of the FIN weights (:func:`ser.model.fin_digest`), part of the cache name.
+
+    Returns
+    -------
+    features : np.ndarray [shape=(len(cache), n_frames, 162), dtype=float32]
+    """
+    import keras
+    from tqdm import tqdm
+
+    from ser.data import derived_cache_path, read_array_cache, write_array_cache
+
+    path = derived_cache_path(cache, f"fin-{digest}")
+    features = read_array_cache(path) if path.is_file() else None
+    if features is not None and features.shape[:2] == (len(cache), cache.settings.n_frames):
+        return features
+    features = np.empty((len(cache), cache.settings.n_frames, fin_stack.output_shape[-1]), dtype=np.float32)
+    bar = tqdm(total=len(cache), unit="clip", desc="FIN features", disable=not progress)
+    for start in range(0, len(cache), batch_clips):
+        rows = np.arange(start, min(start + batch_clips, len(cache)))
+        features[rows] = keras.ops.convert_to_numpy(fin_stack(cache.frames(rows), training=False))
+        bar.update(len(rows))
+    bar.close()
+    write_array_cache(path, features, {"digest": digest})
+    return features
+
+
+def _clip_sequence_class():
+    # defined on first use: importing this module must not import Keras (the CLIs set TensorFlow's log level first)
+    import keras
+
+    class ClipSequence(keras.utils.PyDataset):
+        """Batches of framed clips streamed from a clip cache: ``(frames, labels, sample weights)``.
+
+        Only the rows of a batch are read from disk; shuffled anew every epoch when ``shuffle``.
+        """
+
+        def __init__(self, cache, rows, labels=None, weights=None, batch_size=64, shuffle=False, seed=0):
+            super().__init__()
+            self.cache, self.rows = cache, np.asarray(rows)
+            self.labels, self.weights = labels, weights
+            self.batch_size, self.shuffle = int(batch_size), shuffle
+            self.rng = np.random.default_rng(seed)
+            self.order = self.rng.permutation(len(self.rows)) if shuffle else np.arange(len(self.rows))
+
+        def __len__(self):
+            return math.ceil(len(self.rows) / self.batch_size)
+
+        def __getitem__(self, index):
+            take = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+            x = self.cache.frames(self.rows[take])
+            if self.labels is None:
+                return (x,)
+            if self.weights is None:
+                return x, self.labels[take]
+            return x, self.labels[take], self.weights[take]
+
+        def on_epoch_end(self):
+            if self.shuffle:
+                self.order = self.rng.permutation(len(self.rows))
+
+    return ClipSequence
+
+
+class Inputs:
+    """What a model trains on, and how it is built; one subclass per input kind.
+
+    ``build(n_classes, seed)`` returns ``(model, fit_model)``: the model to save and the (sub-)model to train.
+    ``data(rows, labels, weights, shuffle)`` returns the keyword arguments of ``fit``/``predict`` for those rows.
+    """
+
+    kind = None
+
+    def __init__(self, config, cache, progress=False):
+        self.config, self.cache, self.progress = config, cache, progress
+
+    def prepare(self, strategy):
+        """Compute whatever is shared by every fold (called once, before the first fold)."""
+
+    def build(self, n_classes, seed):
+        raise NotImplementedError
+
+    def example(self, rows):
+        """The model input of ``rows`` as one array."""
+        return self.features[rows]
+
+    def data(self, rows, labels=None, weights=None, shuffle=False, seed=0):
+        x = self.features[rows]
+        out = {"x": x}
+        if labels is not None:
+            out["y"] = labels
+        if weights is not None:
+            out["sample_weight"] = weights
+        return out
+
+
+class FrameInputs(Inputs):
+    """Raw frames through the whole model (fine-tuning or partial freezing)."""
+
+    kind = "frames"
+
+    def build(self, n_classes, seed):
+        from ser.model import build_ser_model
+
+        c = self.config
+        model = build_ser_model(n_classes, fins=c["init"], freeze=c["freeze"], n_frames=self.cache.settings.n_frames,
+                                pooling=c["pooling"], head=c["head"], feature_norm=c["feature_norm"], seed=seed)
+        return model, model
+
+    def example(self, rows):
+        return self.cache.frames(rows)
+
+    def data(self, rows, labels=None, weights=None, shuffle=False, seed=0):
+        sequence = _clip_sequence_class()(self.cache, rows, labels, weights, self.config["batch_size"], shuffle, seed)
+        return {"x": sequence}
+
+
+class FINFeatureInputs(Inputs):
+    """Frozen FINs: their per-frame outputs computed once; the classifier trained on them (exact shortcut)."""
+
+    kind = "fin_features"
+
+    def prepare(self, strategy):
+        from ser.model import build_fin_stack, fin_digest, load_fins
+
+        stack = build_fin_stack(load_fins(self.config["init"], seed=self.config["seed"]), self.cache.settings.n_frames)
+        self.digest = fin_digest(stack)
+        self.features = fin_features(self.cache, stack, self.digest, progress=self.progress)
+
+    def build(self, n_classes, seed):
+        from ser.model import build_ser_model, fin_digest
+
+        c = self.config
+        model = build_ser_model(n_classes, fins=c["init"], freeze="all", n_frames=self.cache.settings.n_frames,
+                                pooling=c["pooling"], head=c["head"], feature_norm=c["feature_norm"], seed=seed)
+        digest = fin_digest(model.get_layer("fin_stack"))
+        if digest != self.digest:  # the cached features must come from exactly these FINs
+            raise SERError(f"the FINs of this fold (weights {digest}) differ from the cached features' ({self.digest})")
+        return model, model.get_layer("classifier")
+
+
+class ClipFeatureInputs(Inputs):
+    """The baseline: librosa features averaged over each clip, the head alone."""
+
+    kind = "clip_features"
+
+    def prepare(self, strategy):
+        from ser.features import librosa_features
+
+        self.features = librosa_features(self.cache, progress=self.progress)
+
+    def build(self, n_classes, seed):
+        from ser.model import build_feature_classifier
+
+        c = self.config
+        model = build_feature_classifier(n_classes, head=c["head"], feature_norm=c["feature_norm"], seed=seed)
+        return model, model

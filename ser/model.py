@@ -1,0 +1,344 @@
+"""The SER model: raw frames -> the five FINs on every frame -> 162 values per frame -> pooling -> head.
+
+::
+
+    frames (batch, n_frames, 2048)
+      -> MergeFrames                        (batch * n_frames, 2048): every frame of the batch at once
+      -> zcr, chroma, mfcc, rms, mel FINs   one keras.Model each, (batch * n_frames, dim)
+      -> Concatenate, SplitFrames           (batch, n_frames, 162)          = the "fin_stack" sub-model
+      -> pooling over time                  (batch, 162); 324 for "stats"
+      -> head                               (batch, n_classes) softmax      = the "classifier" sub-model
+
+The FINs run on all frames of a batch in one call (a reshape, no Python loop over frames). The features are
+concatenated in the seed's order, :data:`FEATURE_ORDER` (1 + 12 + 20 + 1 + 128 = 162, the order of the seed's
+librosa baseline). The model is split into two sub-models, ``fin_stack`` and ``classifier``, so that with all FINs
+frozen the per-frame FIN outputs can be computed once per clip and only the classifier trained (see
+:mod:`ser.inputs`); the full model is ``classifier(fin_stack(frames))`` either way.
+
+The seed's head (:func:`seed_head`), on the pooled vector::
+
+    Reshape(dim, 1) -> BatchNorm -> Conv1D(256, 8) -> Conv1D(256, 8) -> BN -> Dropout .25 -> MaxPool 8
+    -> Conv1D(128, 8) x 4 -> BN -> Dropout .25 -> MaxPool 8 -> Conv1D(64, 8) x 2 -> Flatten -> Dense softmax
+
+with ReLU after every convolution (after the BN where one follows) and ``padding='same'`` in every Conv1D: with
+``'valid'`` the 162 positions would shrink to 148, 18 after the first pooling, and the four 8-wide convolutions
+of the second block would have nothing left to convolve. (The seed's head comes from a well-known Keras SER
+notebook whose convolutions are all ``padding='same'``.) Its first BatchNorm acts on a single channel, so it
+rescales all 162 values by one mean and variance; ``feature_norm="batchnorm"`` adds a per-feature
+BatchNormalization of the pooled vector in front of it (not in the seed).
+"""
+
+import hashlib
+
+import keras
+import numpy as np
+
+import fin
+from data_prep.targets import FEATURE_DIMS, FRAME_LENGTH
+from ser import layers as sl
+from ser.errors import SERError
+
+#: Feature order of the concatenation (the seed's: 1 + 12 + 20 + 1 + 128).
+FEATURE_ORDER = ("zcr", "chroma", "mfcc", "rms", "mel")
+#: Values per frame after the concatenation.
+FEATURE_DIM = sum(FEATURE_DIMS[f] for f in FEATURE_ORDER)
+#: Where the FIN weights come from.
+FIN_SOURCES = ("pretrained", "random")
+#: Per-feature normalisation of the pooled vector in front of the head.
+FEATURE_NORMS = ("none", "batchnorm")
+
+
+def _pooling_layer(name, seed):
+    return {"mean": lambda: sl.MeanPooling(name="pooling"),
+            "stats": lambda: sl.StatisticsPooling(name="pooling"),
+            "attention": lambda: sl.AttentionPooling(seed=seed, name="pooling")}[name]()
+
+
+#: Pooling name -> (description, output size as a multiple of the per-frame size).
+POOLINGS = {
+    "mean": ("mean over the frames (the seed's AveragePooling1D(n_frames))", 1),
+    "stats": ("mean and standard deviation over the frames", 2),
+    "attention": ("additive attention over the frames, a learned weighted mean", 1),
+}
+
+
+def seed_head(x, n_classes, seed=None):
+    """The seed's 1D-CNN head on a pooled feature vector.
+
+    Parameters
+    ----------
+    x : KerasTensor [shape=(batch, dim)]
+    n_classes : int
+    seed : int or None
+        Seeds the kernels and the dropout.
+
+    Returns
+    -------
+    probabilities : KerasTensor [shape=(batch, n_classes)]
+    """
+    count = iter(range(1, 100))
+
+    def init():
+        return keras.initializers.GlorotUniform(seed=None if seed is None else seed * 100 + next(count))
+
+    def conv(filters, activation="relu", name=None):
+        return keras.layers.Conv1D(filters, 8, padding="same", activation=activation, kernel_initializer=init(), name=name)
+
+    L = keras.layers
+    x = L.Reshape((x.shape[-1], 1), name="head_reshape")(x)
+    x = L.BatchNormalization(name="head_bn0")(x)
+    x = conv(256, name="head_conv1")(x)
+    x = conv(256, activation=None, name="head_conv2")(x)
+    x = L.Activation("relu", name="head_relu2")(L.BatchNormalization(name="head_bn1")(x))
+    x = L.MaxPooling1D(8, name="head_pool1")(L.Dropout(0.25, seed=seed, name="head_drop1")(x))
+    for i in range(3):
+        x = conv(128, name=f"head_conv{3 + i}")(x)
+    x = conv(128, activation=None, name="head_conv6")(x)
+    x = L.Activation("relu", name="head_relu6")(L.BatchNormalization(name="head_bn2")(x))
+    x = L.MaxPooling1D(8, name="head_pool2")(L.Dropout(0.25, seed=None if seed is None else seed + 1, name="head_drop2")(x))
+    x = conv(64, name="head_conv7")(x)
+    x = conv(64, name="head_conv8")(x)
+    x = L.Flatten(name="head_flatten")(x)
+    return L.Dense(n_classes, activation="softmax", kernel_initializer=init(), name="emotion")(x)
+
+
+#: Head name -> builder ``(pooled tensor, n_classes, seed) -> probabilities``.
+HEADS = {"seed": seed_head}
+
+
+def _check(name, value, valid):
+    if value not in valid:
+        raise SERError(f"unknown {name} {value!r}; expected one of {', '.join(valid)}")
+    return value
+
+
+def _check_classes(n_classes):
+    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
+        raise SERError(f"n_classes must be an integer of at least 2, got {n_classes!r}")
+    return int(n_classes)
+
+
+# ------------------------------------------------------------------------------------------------- FINs
+
+
+def _shipped_presets():
+    """The preset index if it holds all five FINs, else ``{}``."""
+    from fin.presets import list_presets
+
+    index = list_presets()
+    return index if all(f in index for f in FEATURE_ORDER) else {}
+
+
+def fins_description(source="pretrained"):
+    """One line saying where ``load_fins(source)`` takes its FINs from (written into each run's config)."""
+    presets = _shipped_presets()
+    if source == "pretrained":
+        return "fin presets (fin/presets/)" if presets else "closed-form spectral FINs (no presets shipped yet)"
+    arch = {f: presets[f].get("arch", "spectral") for f in FEATURE_ORDER} if presets else "spectral"
+    return f"random init, architecture {arch}"
+
+
+def load_fins(source="pretrained", seed=None):
+    """The five FINs as Keras models, ``(batch, 2048) -> (batch, dim)`` each.
+
+    Parameters
+    ----------
+    source : {"pretrained", "random"} or dict
+        ``"pretrained"``: the shipped presets (:func:`fin.presets.load_preset`); while none are shipped, the
+        ``spectral`` FINs with ``init="closed-form"``, which compute librosa's features exactly and which the
+        presets are made from. ``"random"``: the same architecture with random weights (the seed's random-init
+        variant). A dict ``feature -> keras.Model`` is taken as it is.
+    seed : int or None
+        Seeds the random weights.
+
+    Returns
+    -------
+    fins : dict
+        Feature name -> a fresh ``keras.Model`` (each call builds new models with their own weights).
+
+    Examples
+    --------
+    >>> fins = load_fins("pretrained")
+    >>> [fins[f].output_shape for f in FEATURE_ORDER]
+    [(None, 1), (None, 12), (None, 20), (None, 1), (None, 128)]
+    """
+    if isinstance(source, dict):
+        missing = [f for f in FEATURE_ORDER if f not in source]
+        if missing:
+            raise SERError(f"FIN dict lacks {', '.join(missing)}; expected a model for each of {', '.join(FEATURE_ORDER)}")
+        return {f: source[f] for f in FEATURE_ORDER}
+    _check("FIN source", source, FIN_SOURCES)
+    presets = _shipped_presets()
+    if source == "pretrained":
+        if presets:
+            from fin.presets import load_preset
+
+            return {f: load_preset(f) for f in FEATURE_ORDER}
+        return {f: fin.build_model(f, "spectral", init="closed-form") for f in FEATURE_ORDER}
+    return {f: fin.build_model(f, presets[f].get("arch", "spectral") if presets else "spectral", init="random",
+                               seed=seed)
+            for f in FEATURE_ORDER}
+
+
+def fin_digest(fin_stack):
+    """A short hash of the weights of a FIN stack (:func:`build_fin_stack`): the cache key of its outputs."""
+    digest = hashlib.sha1()
+    for w in fin_stack.weights:
+        digest.update(w.path.encode())
+        digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(w)).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def parse_freeze(freeze):
+    """The features whose FIN is frozen, from ``"none"``, ``"all"``, ``"mel,mfcc"`` or a list of names.
+
+    Examples
+    --------
+    >>> parse_freeze("none"), parse_freeze("all"), parse_freeze("mel, zcr")
+    ((), ('zcr', 'chroma', 'mfcc', 'rms', 'mel'), ('zcr', 'mel'))
+    """
+    if freeze is None or (isinstance(freeze, str) and freeze.strip().lower() == "none"):
+        return ()
+    if isinstance(freeze, str) and freeze.strip().lower() == "all":
+        return FEATURE_ORDER
+    names = [n.strip() for n in freeze.split(",")] if isinstance(freeze, str) else [str(n).strip() for n in freeze]
+    names = [n for n in names if n]
+    unknown = [n for n in names if n not in FEATURE_ORDER]
+    if unknown or not names:
+        raise SERError(f"bad freeze value {freeze!r}: expected 'none', 'all' or a comma-separated list of "
+                       f"{', '.join(FEATURE_ORDER)}" + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
+    return tuple(f for f in FEATURE_ORDER if f in names)
+
+
+def freeze_mode(freeze):
+    """``"none"``, ``"all"`` or the canonical comma-separated list, for configs and folder names."""
+    frozen = parse_freeze(freeze)
+    return "none" if not frozen else "all" if frozen == FEATURE_ORDER else ",".join(frozen)
+
+
+# ----------------------------------------------------------------------------------------------- models
+
+
+def build_fin_stack(fins, n_frames=108):
+    """The FINs applied to every frame of a clip, outputs concatenated.
+
+    Parameters
+    ----------
+    fins : dict
+        Feature -> FIN model (see :func:`load_fins`).
+    n_frames : int or None
+        Frames per clip; ``None`` accepts any number.
+
+    Returns
+    -------
+    model : keras.Model
+        ``(batch, n_frames, 2048) -> (batch, n_frames, 162)``, named ``"fin_stack"``.
+    """
+    fins = load_fins(fins)
+    frames = keras.Input(shape=(n_frames, FRAME_LENGTH), name="frames")
+    flat = sl.MergeFrames(name="merge_frames")(frames)
+    outputs = [fins[f](flat) for f in FEATURE_ORDER]
+    per_frame = keras.layers.Concatenate(axis=-1, name="concat")(outputs)
+    return keras.Model(frames, sl.SplitFrames(name="split_frames")([per_frame, frames]), name="fin_stack")
+
+
+def get_fins(model):
+    """The FIN sub-models of a ``ser`` model or a ``fin_stack``: feature -> keras.Model.
+
+    FINs are named ``"<feature>_<arch>"`` (:func:`fin.build_model`), which identifies them.
+    """
+    stack = model.get_layer("fin_stack") if model.name != "fin_stack" else model
+    fins = {layer.name.split("_")[0]: layer for layer in stack.layers
+            if isinstance(layer, keras.Model) and layer.name.split("_")[0] in FEATURE_ORDER}
+    if set(fins) != set(FEATURE_ORDER):
+        raise SERError(f"model {model.name!r} does not hold one FIN per feature (found {', '.join(fins) or 'none'})")
+    return {f: fins[f] for f in FEATURE_ORDER}
+
+
+def _head_input(x, feature_norm):
+    _check("feature norm", feature_norm, FEATURE_NORMS)
+    if feature_norm == "batchnorm":
+        x = keras.layers.BatchNormalization(name="feature_norm")(x)
+    return x
+
+
+def build_classifier(n_classes, *, n_frames=108, dim=FEATURE_DIM, pooling="mean", head="seed", feature_norm="none",
+                     seed=None):
+    """Pooling over time and the head: ``(batch, n_frames, dim) -> (batch, n_classes)``, named ``"classifier"``.
+
+    Parameters
+    ----------
+    n_classes : int
+    n_frames : int or None
+    dim : int
+        Values per frame (162 for the FIN stack).
+    pooling : {"mean", "stats", "attention"}
+    head : {"seed"}
+    feature_norm : {"none", "batchnorm"}
+        ``"batchnorm"``: a per-feature BatchNormalization of the pooled vector before the head.
+    seed : int or None
+    """
+    n_classes = _check_classes(n_classes)
+    _check("pooling", pooling, POOLINGS)
+    _check("head", head, HEADS)
+    per_frame = keras.Input(shape=(n_frames, dim), name="fin_features")
+    pooled = _pooling_layer(pooling, seed)(per_frame)
+    outputs = HEADS[head](_head_input(pooled, feature_norm), n_classes, seed=seed)
+    return keras.Model(per_frame, outputs, name="classifier")
+
+
+def build_feature_classifier(n_classes, *, dim=FEATURE_DIM, head="seed", feature_norm="none", seed=None):
+    """The head alone on a clip-level feature vector: ``(batch, dim) -> (batch, n_classes)`` (the baseline)."""
+    n_classes = _check_classes(n_classes)
+    _check("head", head, HEADS)
+    features = keras.Input(shape=(dim,), name="clip_features")
+    outputs = HEADS[head](_head_input(features, feature_norm), n_classes, seed=seed)
+    return keras.Model(features, outputs, name="baseline")
+
+
+def build_ser_model(n_classes, *, fins="pretrained", freeze="none", n_frames=108, pooling="mean", head="seed",
+                    feature_norm="none", seed=None):
+    """The end-to-end SER model on raw frames.
+
+    Parameters
+    ----------
+    n_classes : int
+        Emotions to tell apart.
+    fins : {"pretrained", "random"} or dict
+        Where the FINs come from (see :func:`load_fins`).
+    freeze : {"none", "all"} or str or list of str
+        FINs whose weights stay fixed (``trainable = False``): none (fine-tuning), all (frozen FINs), or some
+        features, e.g. ``"mel,mfcc"`` or ``["mel"]``.
+    n_frames : int or None
+        Frames per clip (108 for the seed's 2.5 s at 22.05 kHz); ``None`` accepts any number.
+    pooling : {"mean", "stats", "attention"}
+        Pooling over time; ``"mean"`` is the seed's.
+    head : {"seed"}
+    feature_norm : {"none", "batchnorm"}
+    seed : int or None
+        Seeds the random weights of the head (and of the FINs for ``fins="random"``).
+
+    Returns
+    -------
+    model : keras.Model
+        ``(batch, n_frames, 2048) -> (batch, n_classes)``, named ``"ser"``; its layers ``fin_stack`` and
+        ``classifier`` are the two sub-models.
+
+    Examples
+    --------
+    >>> model = build_ser_model(7, freeze="all", n_frames=26)
+    >>> model.input_shape, model.output_shape
+    ((None, 26, 2048), (None, 7))
+    >>> [w.path.split("/")[0] for w in model.trainable_weights][:1]
+    ['head_bn0']
+    """
+    n_classes = _check_classes(n_classes)
+    frozen = parse_freeze(freeze)
+    fins = load_fins(fins, seed=seed)
+    for f in FEATURE_ORDER:
+        fins[f].trainable = f not in frozen
+    stack = build_fin_stack(fins, n_frames)
+    classifier = build_classifier(n_classes, n_frames=n_frames, pooling=pooling, head=head, feature_norm=feature_norm,
+                                  seed=seed)
+    frames = keras.Input(shape=(n_frames, FRAME_LENGTH), name="frames")
+    return keras.Model(frames, classifier(stack(frames)), name="ser")

@@ -1,0 +1,526 @@
+"""The fold loop shared by ``ser.finetune`` and ``ser.baseline``: corpora, clips, folds, training, evaluation.
+
+One run:
+
+1. discovers the corpora (the demo corpus when none is given), keeps at most ``max_files`` per corpus;
+2. loads every clip once into the clip cache (:func:`ser.data.build_clip_cache`), with the augmented copies;
+   files that do not load are skipped, listed in ``run.json`` and in the printed summary;
+3. builds the folds of the protocol (:data:`PROTOCOLS`) on the files that loaded; inside each fold a part of the
+   training *speakers* is held out for early stopping (``data_prep.splits.validation_speakers``);
+4. per fold trains a fresh model on the training part (originals and augmented copies; validation and test use
+   originals only), with class weights, Adam, ``ReduceLROnPlateau`` as the FINs and early stopping on the
+   validation loss (best weights restored), then predicts the test part;
+5. writes per-fold results and the metrics pooled over all test folds.
+
+What a model sees (raw frames, cached frozen-FIN outputs or librosa clip features) is an input kind of
+:mod:`ser.inputs`.
+
+Outputs in ``out``::
+
+    metrics.json         {"ua", "wa", "macro_f1", "weighted_f1", "per_class", "labels", "confusion", "folds",
+                          "protocol", "leaky"}, pooled over every test fold
+    run.json             timings, files, skipped files, FIN source, environment
+    config.yaml          the resolved configuration
+    ser_model.json       what ser.predict needs: kind, labels, clip settings, model files
+    confusion.png/.json  pooled confusion matrix
+    learning_curves.png/.json, predictions.csv
+    folds/<name>/        metrics.json, history.csv, model.keras, confusion.png/.json, learning_curves.png/.json
+    final/               with final_model: model.keras and history.csv of one model trained on every speaker
+                         (validation speakers aside for early stopping); ser.predict uses it
+"""
+
+import csv
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from data_prep.errors import DataPrepError
+from data_prep.labels import EMOTIONS
+from ser.errors import SERError
+
+#: Options shared by ser.finetune and ser.baseline, with their defaults (the seed's where it has one).
+DEFAULTS = {
+    "corpora": [],  # "NAME=PATH" strings; empty: the demo corpus
+    "protocol": None,  # None: loso, or split with leaky_file_split
+    "folds": 5,  # speaker-kfold's k
+    "split_fractions": [0.70, 0.15, 0.15],  # the split protocol's train/val/test shares (of speakers, or files)
+    "leaky_file_split": False,
+    "val_fraction": 0.15,  # share of a fold's training speakers held out for early stopping
+    "epochs": 70,
+    "batch_size": 64,
+    "lr": 5e-4,
+    "lr_factor": 0.4,
+    "lr_patience": 2,
+    "min_lr": 1e-7,
+    "early_stopping_patience": 10,
+    "class_weights": True,
+    "augment": True,
+    "augmentation": None,  # None: the seed's noise and stretch+pitch copies
+    "offset": 0.6,
+    "duration": 2.5,
+    "pooling": "mean",
+    "head": "seed",
+    "feature_norm": "none",
+    "final_model": False,
+    "max_files": None,
+    "cache_dir": None,  # None: $FIN_CACHE_DIR/ser or ~/.cache/fin-toolkit/ser
+    "workers": None,  # audio loading processes; None: all cores
+    "out": None,
+    "strategy": "default",
+    "seed": 0,
+}
+
+
+@dataclass(frozen=True)
+class FoldPlan:
+    """Indices into the utterance list: training, validation (early stopping) and test parts of one fold."""
+
+    name: str
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    test_speakers: tuple
+
+
+def _loso(utterances, config):
+    from data_prep.splits import leave_one_speaker_out
+
+    return leave_one_speaker_out(utterances)
+
+
+def _kfold(utterances, config):
+    from data_prep.splits import speaker_kfold
+
+    return speaker_kfold(utterances, int(config["folds"]), seed=config["seed"])
+
+
+#: Protocol name -> (description, builder of the test folds; None: one fixed split).
+PROTOCOLS = {
+    "loso": ("leave one speaker out: one fold per speaker", _loso),
+    "speaker-kfold": ("k folds of disjoint speaker sets (--folds k)", _kfold),
+    "split": ("one fixed split by speaker (split_fractions of the speakers)", None),
+}
+
+
+# ---------------------------------------------------------------------------------------------- config
+
+
+def resolve_config(config, defaults=DEFAULTS):
+    """Fill defaults, check every option; returns a new dict. Raises :class:`SERError` naming a bad value."""
+    from data_prep.corpora import parse_corpus_arg
+    from fin.distribute import STRATEGIES
+    from ser.data import ClipSettings
+    from ser.model import FEATURE_NORMS, HEADS, POOLINGS
+
+    unknown = set(config) - set(defaults)
+    if unknown:
+        raise SERError(f"unknown option(s) {', '.join(sorted(unknown))}; expected some of {', '.join(defaults)}")
+    config = {**defaults, **{k: v for k, v in config.items() if v is not None}}
+    config["leaky_file_split"] = bool(config["leaky_file_split"])
+    if config["protocol"] is None:
+        config["protocol"] = "split" if config["leaky_file_split"] else "loso"
+    if config["protocol"] not in PROTOCOLS:
+        raise SERError(f"unknown protocol {config['protocol']!r}; expected one of {', '.join(PROTOCOLS)}")
+    if config["leaky_file_split"] and config["protocol"] != "split":
+        raise SERError(f"--leaky-file-split replaces the speaker split of the 'split' protocol; it cannot be "
+                       f"combined with protocol {config['protocol']!r}")
+    for key, low in (("epochs", 1), ("batch_size", 1), ("folds", 2), ("lr_patience", 0), ("early_stopping_patience", 0)):
+        if isinstance(config[key], bool) or not isinstance(config[key], int) or config[key] < low:
+            raise SERError(f"{key} must be an integer >= {low}, got {config[key]!r}")
+    for key in ("lr", "lr_factor", "min_lr"):
+        if not isinstance(config[key], (int, float)) or config[key] <= 0:
+            raise SERError(f"{key} must be a positive number, got {config[key]!r}")
+    if not 0 <= float(config["val_fraction"]) < 1:
+        raise SERError(f"val_fraction must be in [0, 1), got {config['val_fraction']!r}")
+    fractions = config["split_fractions"]
+    if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1) > 1e-6:
+        raise SERError(f"split_fractions must be three non-negative numbers summing to 1, got {fractions!r}")
+    if config["max_files"] is not None and (not isinstance(config["max_files"], int) or config["max_files"] < 1):
+        raise SERError(f"max_files must be an integer >= 1, got {config['max_files']!r}")
+    if config["workers"] is not None and (not isinstance(config["workers"], int) or config["workers"] < 1):
+        raise SERError(f"workers must be an integer >= 1, got {config['workers']!r}")
+    for key, valid in (("pooling", POOLINGS), ("head", HEADS), ("feature_norm", FEATURE_NORMS), ("strategy", STRATEGIES)):
+        if config[key] not in valid:
+            raise SERError(f"unknown {key} {config[key]!r}; expected one of {', '.join(valid)}")
+    ClipSettings(offset=config["offset"], duration=config["duration"])  # raises on a bad value
+    config["corpora"] = [str(c) for c in (config["corpora"] or [])]
+    for text in config["corpora"]:
+        try:
+            parse_corpus_arg(text)
+        except DataPrepError as err:
+            raise SERError(str(err)) from None
+    return config
+
+
+def load_yaml(path, defaults):
+    """Options from a YAML file (the names of ``config.yaml``); unknown names raise :class:`SERError`."""
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise SERError(f"cannot read config {path}: {err}") from None
+    if not isinstance(data, dict):
+        raise SERError(f"config {path} must be a mapping of option: value")
+    unknown = set(data) - set(defaults)
+    if unknown:
+        raise SERError(f"config {path}: unknown option(s) {', '.join(sorted(unknown))}; expected some of {', '.join(defaults)}")
+    return data
+
+
+# ------------------------------------------------------------------------------------------------ data
+
+
+def discover_corpora(config):
+    """Utterances of every ``--corpus`` (the demo corpus if none), ``max_files`` per corpus; and the skipped."""
+    from data_prep.build import select_files
+    from data_prep.corpora import discover, parse_corpus_arg
+
+    corpora = config["corpora"]
+    if not corpora:
+        from data_prep.demo import default_demo_root, generate_demo_corpus
+
+        corpora = [f"ravdess={generate_demo_corpus(default_demo_root())}"]
+    utterances, skipped = [], []
+    for text in corpora:
+        try:
+            name, root = parse_corpus_arg(text)
+            found, bad = discover(name, root)
+        except DataPrepError as err:
+            raise SERError(str(err)) from None
+        if not found:
+            raise SERError(f"no labelled audio files found for --corpus {text}")
+        utterances.extend(found)
+        skipped.extend({"path": s.path, "corpus": name, "reason": s.reason} for s in bad)
+    return select_files(utterances, config["max_files"], config["seed"]), skipped, corpora
+
+
+def make_folds(utterances, config):
+    """The folds of ``config["protocol"]`` as :class:`FoldPlan` s (indices into ``utterances``)."""
+    from data_prep.splits import speaker_key, split_by_file, split_by_speaker, validation_speakers
+
+    seed = config["seed"]
+    try:
+        if config["protocol"] == "split":
+            splitter = split_by_file if config["leaky_file_split"] else split_by_speaker
+            parts = np.array(splitter(utterances, fractions=config["split_fractions"], seed=seed))
+            test = np.flatnonzero(parts == "test")
+            if not len(test) or not np.any(parts == "train"):
+                raise SERError(f"the split protocol left no test or no training files ({len(utterances)} files); "
+                               "use more speakers or files")
+            name = "file-split" if config["leaky_file_split"] else "speaker-split"
+            speakers = tuple(sorted({speaker_key(utterances[i]) for i in test}))
+            return [FoldPlan(name, np.flatnonzero(parts == "train"), np.flatnonzero(parts == "val"), test, speakers)]
+        folds = PROTOCOLS[config["protocol"]][1](utterances, config)
+    except DataPrepError as err:
+        raise SERError(str(err)) from None
+    plans = []
+    for fold in folds:
+        n_train_speakers = len({speaker_key(utterances[i]) for i in fold.train})
+        if config["val_fraction"] > 0 and n_train_speakers >= 2:
+            train, val = validation_speakers(utterances, fold.train, fraction=config["val_fraction"], seed=seed)
+        else:  # too few speakers to hold one out: no early stopping in this fold
+            train, val = fold.train, np.zeros(0, dtype=int)
+        plans.append(FoldPlan(fold.name.replace(":", "-"), train, val, fold.test, fold.test_speakers))
+    return plans
+
+
+def class_weights(y, n_classes):
+    """``sklearn.utils.class_weight.compute_class_weight("balanced")`` as a per-class array (1 where absent)."""
+    from sklearn.utils.class_weight import compute_class_weight
+
+    present = np.unique(y)
+    weights = np.ones(n_classes, dtype=np.float32)
+    weights[present] = compute_class_weight("balanced", classes=present, y=y)
+    return weights
+
+
+# ---------------------------------------------------------------------------------------------- output
+
+
+def _write_json(path, data):
+    tmp = Path(f"{path}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def _save_model(model, path):
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def _fold_summary(m):
+    return f"UA {100 * m['ua']:5.1f} %  WA {100 * m['wa']:5.1f} %  macro-F1 {m['macro_f1']:.3f}"
+
+
+def format_table(metrics, title):
+    """The per-fold and pooled scores as a text table."""
+    leaky = "  LEAKY (per-file split: speakers are shared between training and test)" if metrics["leaky"] else ""
+    lines = [f"{title}, protocol {metrics['protocol']}{leaky}",
+             f"{'fold':<18}{'test':>6}{'UA %':>8}{'WA %':>8}{'macro-F1':>10}{'w-F1':>8}{'epochs':>8}{'train s':>9}"]
+    for f in metrics["folds"]:
+        lines.append(f"{f['name']:<18}{f['n']:>6}{100 * f['ua']:>8.1f}{100 * f['wa']:>8.1f}{f['macro_f1']:>10.3f}"
+                     f"{f['weighted_f1']:>8.3f}{f['epochs']:>8}{f['train_seconds']:>9.0f}")
+    n = sum(f["n"] for f in metrics["folds"])
+    lines.append(f"{'pooled' + (' LEAKY' if metrics['leaky'] else ''):<18}{n:>6}{100 * metrics['ua']:>8.1f}"
+                 f"{100 * metrics['wa']:>8.1f}{metrics['macro_f1']:>10.3f}{metrics['weighted_f1']:>8.3f}")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------- run
+
+
+def run(config, kind, inputs_class, model_info=None, verbose=None, progress=None, log=None):
+    """Cross-validate one model configuration and write every output.
+
+    Parameters
+    ----------
+    config : dict
+        A resolved configuration (:func:`resolve_config` and the caller's own options).
+    kind : str
+        ``"finetune"`` or ``"baseline"``: recorded for ``ser.predict``.
+    inputs_class : type
+        A subclass of :class:`ser.inputs.Inputs`.
+    model_info : dict or None
+        Extra entries for ``ser_model.json``.
+    verbose : int or None
+        Keras' ``fit`` verbosity (default: 1 on a terminal, else 2).
+    progress : bool or None
+        Progress bars while caching (default: on a terminal).
+    log : callable or None
+        Where progress lines go (default: print to stdout).
+
+    Returns
+    -------
+    metrics : dict
+        The contents of ``metrics.json``; ``None`` on a non-chief worker.
+    """
+    import keras
+
+    from fin.distribute import make_strategy, prebuild, worker_info
+    from ser import plots
+    from ser.data import ClipSettings, build_clip_cache
+    from ser.metrics import classification_metrics
+
+    log = log or (lambda text: print(text, flush=True))
+    tty = sys.stdout.isatty()
+    verbose = (1 if tty else 2) if verbose is None else verbose
+    progress = sys.stderr.isatty() if progress is None else progress
+    t_start = time.time()
+    out = Path(config["out"])
+    worker, n_workers, chief = worker_info()
+    write_dir = out if chief else out / f".worker-{worker}"
+    write_dir.mkdir(parents=True, exist_ok=True)
+    leaky = config["leaky_file_split"]
+    tag = " LEAKY" if leaky else ""
+
+    utterances, skipped, corpora = discover_corpora(config)
+    settings = ClipSettings(offset=config["offset"], duration=config["duration"])
+    cache = build_clip_cache(utterances, settings, augmentation=config["augmentation"] if config["augment"] else {},
+                             seed=config["seed"], cache_dir=config["cache_dir"], workers=config["workers"],
+                             progress=progress, log=log)
+    skipped = skipped + cache.skipped
+    utterances = cache.utterances
+    labels = [e for e in EMOTIONS if e in {u.emotion for u in utterances}]
+    if len(labels) < 2:
+        raise SERError(f"the corpora hold {len(labels)} emotion(s) ({', '.join(labels)}); need at least 2")
+    y_all = np.array([labels.index(u.emotion) for u in utterances])
+    folds = make_folds(utterances, config)
+    log(f"{kind}{tag}: {len(utterances)} files ({len(skipped)} skipped), {len(labels)} classes, "
+        f"{len(folds)} fold(s) ({config['protocol']}), {settings.n_frames} frames per clip, "
+        f"copies {', '.join(cache.copies) if config['augment'] else 'original'}")
+    if chief:
+        (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+    strategy = make_strategy(config["strategy"])
+    inputs = inputs_class(config, cache, progress=progress)
+    inputs.prepare(strategy)
+    train_copies = cache.copies if config["augment"] else ["original"]
+
+    plans = list(folds)
+    if config["final_model"]:
+        from data_prep.splits import validation_speakers
+
+        everyone = np.arange(len(utterances))
+        try:
+            train, val = validation_speakers(utterances, everyone, fraction=config["val_fraction"], seed=config["seed"])
+        except DataPrepError:
+            train, val = everyone, np.zeros(0, dtype=int)
+        plans.append(FoldPlan("final", train, val, np.zeros(0, dtype=int), ()))
+
+    fold_results, pooled_true, pooled_prob, pred_rows, histories = [], [], [], [], {}
+    for plan in plans:
+        final = plan.name == "final" and not len(plan.test)
+        fold_dir = write_dir / "final" if final else write_dir / "folds" / plan.name
+        fold_dir.mkdir(parents=True, exist_ok=True)
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(config["seed"])
+        train_rows = cache.rows(plan.train, train_copies)
+        val_rows, test_rows = cache.rows(plan.val), cache.rows(plan.test)
+        y_train, y_val = y_all[cache.source[train_rows]], y_all[cache.source[val_rows]]
+        weights = None
+        if config["class_weights"]:
+            weights = class_weights(y_train, len(labels))[y_train]
+        with strategy.scope():
+            model, fit_model = inputs.build(len(labels), config["seed"])
+            fit_model.compile(optimizer=keras.optimizers.Adam(config["lr"]), loss="sparse_categorical_crossentropy",
+                              metrics=["accuracy"])
+        train_data = inputs.data(train_rows, y_train, weights, shuffle=True, seed=config["seed"])
+        if n_workers > 1:  # MultiWorkerMirroredStrategy: build before fit (see fin.distribute)
+            prebuild(fit_model, strategy, (inputs.example(train_rows[:2]), y_train[:2]))
+        has_val = len(val_rows) > 0
+        callbacks = [
+            keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=config["lr_factor"], patience=config["lr_patience"],
+                                              min_lr=config["min_lr"]),
+            keras.callbacks.CSVLogger(str(fold_dir / "history.csv")),
+        ]
+        if has_val and config["early_stopping_patience"]:
+            callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config["early_stopping_patience"],
+                                                           restore_best_weights=True))
+        fit_kwargs = dict(epochs=config["epochs"], callbacks=callbacks, verbose=verbose)
+        if has_val:
+            val = inputs.data(val_rows, y_val)
+            fit_kwargs["validation_data"] = (val["x"], val["y"]) if "y" in val else val["x"]
+        if "y" in train_data:
+            fit_kwargs.update(batch_size=config["batch_size"], shuffle=True)
+        t0 = time.time()
+        history = fit_model.fit(**train_data, **fit_kwargs)
+        train_seconds = time.time() - t0
+        epochs_run = len(history.history.get("loss", []))
+        _save_model(model, fold_dir / "model.keras")
+        hist = plots.read_history(fold_dir / "history.csv")
+        if final:
+            log(f"final model: {len(plan.train)} training files, {epochs_run} epochs, {train_seconds:.0f} s -> "
+                f"{fold_dir / 'model.keras'}")
+            continue
+        histories[plan.name] = hist
+        plots.learning_curves({plan.name: hist}, fold_dir / "learning_curves.png", title=plan.name)
+
+        test = inputs.data(test_rows)
+        prob = fit_model.predict(test["x"], batch_size=config["batch_size"], verbose=0)
+        y_test = y_all[cache.source[test_rows]]
+        metrics = classification_metrics(y_test, prob.argmax(axis=1), labels)
+        fold_info = {"name": plan.name, "test_speakers": list(plan.test_speakers),
+                     "n_train_files": int(len(plan.train)), "n_train_clips": int(len(train_rows)),
+                     "n_val_files": int(len(plan.val)), "n_test_files": int(len(plan.test)),
+                     "val_speakers": sorted({f"{utterances[i].corpus}:{utterances[i].speaker}" for i in plan.val}),
+                     "epochs": epochs_run, "train_seconds": round(train_seconds, 1),
+                     "seconds_per_epoch": round(train_seconds / max(epochs_run, 1), 2), "leaky": leaky}
+        fold_metrics = {**metrics, **fold_info}
+        _write_json(fold_dir / "metrics.json", fold_metrics)
+        plots.confusion_plot(metrics["confusion"], labels, fold_dir / "confusion.png", title=f"{plan.name}{tag}")
+        fold_results.append({k: fold_metrics[k] for k in ("name", "ua", "wa", "macro_f1", "weighted_f1", "n")}
+                            | {k: v for k, v in fold_info.items() if k != "name"})
+        pooled_true.append(y_test)
+        pooled_prob.append(prob)
+        for row, p in zip(test_rows, prob):
+            u = utterances[cache.source[row]]
+            pred_rows.append([plan.name, u.path, f"{u.corpus}:{u.speaker}", u.emotion, labels[int(p.argmax())],
+                              *[f"{v:.5f}" for v in p]])
+        log(f"fold {plan.name}{tag}: {_fold_summary(metrics)}  ({len(plan.test)} test, {len(plan.train)} train "
+            f"[{len(train_rows)} clips], {len(plan.val)} val files; {epochs_run} epochs, {train_seconds:.0f} s)")
+        del model, fit_model
+
+    if not chief:
+        shutil.rmtree(write_dir, ignore_errors=True)
+        cache.close()
+        return None
+    y_true = np.concatenate(pooled_true)
+    y_prob = np.concatenate(pooled_prob)
+    pooled = classification_metrics(y_true, y_prob.argmax(axis=1), labels)
+    result = {k: pooled[k] for k in ("ua", "wa", "macro_f1", "weighted_f1", "per_class", "labels", "confusion")}
+    result.update(folds=fold_results, protocol=config["protocol"], leaky=leaky)
+    _write_json(out / "metrics.json", result)
+    plots.confusion_plot(pooled["confusion"], labels, out / "confusion.png",
+                         title=f"{kind} {config['protocol']}{tag}: UA {100 * pooled['ua']:.1f} %")
+    plots.learning_curves(histories, out / "learning_curves.png", title=kind)
+    with open(out / "predictions.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["fold", "path", "speaker", "true", "predicted", *[f"p_{label}" for label in labels]])
+        writer.writerows(pred_rows)
+    fold_models = [f"folds/{p.name}/model.keras" for p in folds]
+    _write_json(out / "ser_model.json", {
+        "kind": kind, "input": inputs.kind, "labels": labels, "clip": settings.to_dict(),
+        "models": fold_models, "final_model": "final/model.keras" if config["final_model"] else None,
+        "protocol": config["protocol"], "leaky": leaky, **(model_info or {}),
+    })
+    _write_json(out / "run.json", {
+        "kind": kind, "input": inputs.kind, "corpora": corpora, "files": len(utterances),
+        "clips_cached": len(cache), "cache": str(cache.path), "skipped": skipped,
+        "wall_seconds": round(time.time() - t_start, 1), "folds": len(folds),
+        "train_seconds": round(sum(f["train_seconds"] for f in fold_results), 1),
+        "python": platform.python_version(), "keras": keras.__version__, "cpus": os.cpu_count(),
+        "replicas": int(strategy.num_replicas_in_sync), **(model_info or {}),
+    })
+    cache.close()
+    log(format_table(result, f"{kind} on {len(utterances)} files"))
+    if skipped:
+        log(f"skipped {len(skipped)} file(s):")
+        for s in skipped[:20]:
+            log(f"  {s['path']}: {s['reason']}")
+        if len(skipped) > 20:
+            log(f"  ... and {len(skipped) - 20} more (run.json lists all)")
+    log(f"outputs in {out}" + (" (LEAKY per-file split)" if leaky else ""))
+    return result
+
+
+def add_common_arguments(parser):
+    """The command-line options shared by ``ser.finetune`` and ``ser.baseline``."""
+    import argparse
+
+    from data_prep.corpora import corpus_names
+    from fin.distribute import STRATEGIES
+    from ser.model import FEATURE_NORMS, POOLINGS
+
+    parser.add_argument("--corpus", action="append", dest="corpora", metavar="NAME=PATH",
+                        help=f"a corpus (repeatable); NAME in {', '.join(corpus_names())}. Default: the demo corpus")
+    parser.add_argument("--protocol", choices=list(PROTOCOLS),
+                        help="loso (default), speaker-kfold (--folds k) or split (a fixed speaker split)")
+    parser.add_argument("--folds", type=int, help="k of speaker-kfold (default 5)")
+    parser.add_argument("--leaky-file-split", action="store_true", default=None,
+                        help="the seed's per-file 70/15/15 split (speakers shared between training and test; "
+                             "labelled LEAKY everywhere)")
+    parser.add_argument("--epochs", type=int, help="maximum epochs (default 70; early stopping on validation speakers)")
+    parser.add_argument("--batch-size", type=int, help="global batch size (default 64)")
+    parser.add_argument("--lr", type=float, help="Adam learning rate (default 5e-4)")
+    parser.add_argument("--patience", type=int, dest="early_stopping_patience",
+                        help="early-stopping patience in epochs (default 10; 0: off)")
+    parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                        help="the seed's augmented copies in the training part of each fold (default: on)")
+    parser.add_argument("--offset", type=float, help="seconds skipped at the start of each file (default 0.6)")
+    parser.add_argument("--duration", type=float, help="seconds per clip (default 2.5: 108 frames)")
+    parser.add_argument("--pooling", choices=list(POOLINGS), help="pooling over time (default mean, the seed's)")
+    parser.add_argument("--feature-norm", choices=list(FEATURE_NORMS),
+                        help="per-feature BatchNorm of the pooled vector before the head (default none, the seed's)")
+    parser.add_argument("--final-model", action="store_true", default=None,
+                        help="also train one model on every speaker, saved as final/model.keras (used by ser.predict)")
+    parser.add_argument("--max-files", type=int, help="at most N files per corpus (a seeded sample)")
+    parser.add_argument("--cache-dir", help="clip cache folder (default $FIN_CACHE_DIR/ser or ~/.cache/fin-toolkit/ser)")
+    parser.add_argument("--workers", type=int, help="audio loading processes (default: all cores)")
+    parser.add_argument("--out", help="output folder")
+    parser.add_argument("--config", help="YAML file of defaults (option names as in config.yaml); flags override it")
+    parser.add_argument("--strategy", choices=list(STRATEGIES), help="tf.distribute strategy (default: default)")
+    parser.add_argument("--seed", type=int, help="random seed (default 0)")
+    parser.add_argument("--quiet", action="store_true", help="no per-epoch lines and no progress bars")
+
+
+def config_from_args(parser, args, defaults):
+    """YAML defaults, then the flags given; resolved. Bad values end in ``parser.error`` (exit status 2)."""
+    config = {}
+    try:
+        if args.config:
+            config.update(load_yaml(args.config, defaults))
+        for key in defaults:
+            value = getattr(args, key, None)
+            if value is not None:
+                config[key] = value
+        return config
+    except SERError as err:
+        parser.error(str(err))

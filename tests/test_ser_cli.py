@@ -1,0 +1,175 @@
+"""SER command lines on the tiny demo corpus: every output written, speaker-independent folds, predict."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import soundfile
+import yaml
+
+from data_prep.demo import generate_demo_corpus
+from ser import baseline as ser_baseline
+from ser import finetune as ser_finetune
+from ser import predict as ser_predict
+
+RUN_FILES = ["metrics.json", "run.json", "config.yaml", "ser_model.json", "confusion.png", "confusion.json",
+             "learning_curves.png", "learning_curves.json", "predictions.csv"]
+FOLD_FILES = ["metrics.json", "history.csv", "model.keras", "confusion.png", "confusion.json", "learning_curves.png"]
+METRIC_KEYS = {"ua", "wa", "macro_f1", "weighted_f1", "per_class", "labels", "confusion", "folds", "protocol", "leaky"}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    base = tmp_path_factory.mktemp("ser_cli")
+    root = generate_demo_corpus(base / "demo", n_speakers=3, utterances_per_emotion=1)
+    return {"root": root, "cache": base / "cache", "base": base}
+
+
+def _args(demo, out, *extra):
+    return ["--corpus", f"ravdess={demo['root']}", "--duration", "0.6", "--epochs", "1", "--batch-size", "8",
+            "--out", str(out), "--cache-dir", str(demo["cache"]), "--workers", "1", "--quiet", *extra]
+
+
+def _check_run(out, n_folds, protocol, leaky=False):
+    for name in RUN_FILES:
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics) == METRIC_KEYS
+    assert metrics["protocol"] == protocol and metrics["leaky"] is leaky
+    assert len(metrics["folds"]) == n_folds
+    labels = metrics["labels"]
+    assert labels == ["angry", "calm", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
+    assert np.array(metrics["confusion"]).shape == (8, 8)
+    assert 0 <= metrics["ua"] <= 1 and 0 <= metrics["wa"] <= 1
+    with open(out / "predictions.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert sum(np.array(metrics["confusion"]).ravel()) == len(rows)
+    for fold in metrics["folds"]:
+        folder = out / "folds" / fold["name"]
+        for name in FOLD_FILES:
+            assert (folder / name).is_file(), (fold["name"], name)
+        fold_metrics = json.loads((folder / "metrics.json").read_text())
+        assert fold_metrics["ua"] == fold["ua"]
+        if not leaky:  # speaker independent: test speakers never in training or validation
+            assert not set(fold["test_speakers"]) & set(fold["val_speakers"])
+            assert {r["speaker"] for r in rows if r["fold"] == fold["name"]} == set(fold["test_speakers"])
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["duration"] == 0.6 and config["epochs"] == 1
+    return metrics
+
+
+@pytest.fixture(scope="module")
+def frozen_run(demo):
+    out = demo["base"] / "frozen"
+    assert ser_finetune.main(_args(demo, out, "--freeze", "all", "--final-model")) == 0
+    return out
+
+
+def test_finetune_frozen_writes_every_file(frozen_run, capsys):
+    metrics = _check_run(frozen_run, 3, "loso")
+    assert (frozen_run / "final" / "model.keras").is_file()  # --final-model
+    card = json.loads((frozen_run / "ser_model.json").read_text())
+    assert card["kind"] == "finetune" and card["freeze"] == "all" and card["input"] == "fin_features"
+    assert card["clip"]["n_frames"] == 26 and card["final_model"] == "final/model.keras"
+    assert [f["name"] for f in metrics["folds"]] == ["ravdess-01", "ravdess-02", "ravdess-03"]
+
+
+def test_finetune_end_to_end_through_the_fins(demo, capsys):
+    out = demo["base"] / "tuned"
+    assert ser_finetune.main(_args(demo, out, "--freeze", "none", "--protocol", "split")) == 0
+    _check_run(out, 1, "split")
+    card = json.loads((out / "ser_model.json").read_text())
+    assert card["input"] == "frames" and card["freeze"] == "none"
+    assert "LEAKY" not in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def baseline_run(demo):
+    out = demo["base"] / "baseline"
+    assert ser_baseline.main(_args(demo, out, "--protocol", "speaker-kfold", "--folds", "2")) == 0
+    return out
+
+
+def test_baseline_writes_every_file(baseline_run):
+    _check_run(baseline_run, 2, "speaker-kfold")
+    assert json.loads((baseline_run / "ser_model.json").read_text())["kind"] == "baseline"
+
+
+def test_leaky_split_is_labelled_everywhere(demo, capsys):
+    out = demo["base"] / "leaky"
+    assert ser_baseline.main(_args(demo, out, "--leaky-file-split", "--no-augment")) == 0
+    printed = capsys.readouterr().out
+    assert "LEAKY" in printed
+    metrics = _check_run(out, 1, "split", leaky=True)
+    assert metrics["folds"][0]["name"] == "file-split" and metrics["folds"][0]["leaky"] is True
+    assert json.loads((out / "ser_model.json").read_text())["leaky"] is True
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--freeze", "pitch"], "pitch"),
+    (["--protocol", "loso", "--leaky-file-split"], "leaky"),
+    (["--epochs", "0"], "epochs"),
+    (["--corpus", "nosuchcorpus=/tmp"], "nosuchcorpus"),
+    (["--duration", "0.01"], "0.01"),
+])
+def test_bad_options_exit_2_naming_the_value(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        ser_finetune.main(argv)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def long_file(demo):
+    """About 9 s of audio: four demo utterances in a row."""
+    signals = [soundfile.read(p, dtype="float32")[0] for p in sorted(demo["root"].glob("Actor_01/*.wav"))[:4]]
+    path = demo["base"] / "long.wav"
+    soundfile.write(path, np.concatenate(signals), 22050)
+    return path
+
+
+def test_predict_long_file_gives_a_timeline(frozen_run, long_file, capsys):
+    assert ser_predict.main([str(long_file), "--model", str(frozen_run), "--window", "0.6", "--hop", "0.5", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    (result,) = report["files"]
+    seconds = soundfile.info(long_file).duration
+    assert result["seconds"] == pytest.approx(seconds, abs=1e-3)
+    timeline = result["timeline"]
+    assert len(timeline) >= int((seconds - 0.6 - 0.6) / 0.5)
+    assert timeline[0]["start"] == pytest.approx(0.6) and timeline[-1]["end"] == pytest.approx(seconds, abs=1e-3)
+    assert result["emotion"] in report["labels"]
+    assert sum(result["probabilities"].values()) == pytest.approx(1, abs=1e-3)
+    assert report["real_time_factor"] > 0 and report["models"] == ["final/model.keras"]
+
+
+def test_predict_reports_unreadable_files_and_continues(demo, baseline_run, capsys):
+    bad = demo["base"] / "broken.wav"
+    bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEgarbage")
+    good = sorted(demo["root"].glob("Actor_02/*.wav"))[0]
+    model = baseline_run
+    status = ser_predict.main([str(bad), str(good), "--model", str(model)])
+    captured = capsys.readouterr()
+    assert status == 0
+    assert f"error: {bad}" in captured.err and "unreadable" in captured.err
+    assert str(good) in captured.out and "real-time factor" in captured.out and "1 file(s) failed" in captured.out
+    assert ser_predict.main([str(bad), "--model", str(model)]) == 1  # nothing predicted
+    with pytest.raises(SystemExit) as exc:
+        ser_predict.main([str(good), "--model", str(demo["base"])])  # not a model folder
+    assert exc.value.code == 2
+
+
+def test_yaml_defaults_flags_override_and_a_saved_config_replays(frozen_run, tmp_path, capsys):
+    parser = ser_finetune.build_parser()
+    path = tmp_path / "ser.yaml"
+    path.write_text("epochs: 3\nlr: 0.001\npooling: stats\nfreeze: mel,mfcc\n")
+    args = parser.parse_args(["--config", str(path), "--epochs", "5"])
+    config = ser_finetune.resolve(ser_finetune.config_from_args(parser, args, ser_finetune.FINETUNE_DEFAULTS))
+    assert (config["epochs"], config["lr"], config["pooling"], config["freeze"]) == (5, 0.001, "stats", "mfcc,mel")
+    assert config["out"] == "runs/ser/finetune-mfcc+mel-pretrained"
+    saved = yaml.safe_load((frozen_run / "config.yaml").read_text())
+    assert ser_finetune.resolve(saved) == saved  # a run's config.yaml is a complete, valid config
+    path.write_text("epochz: 3\n")
+    with pytest.raises(SystemExit) as exc:
+        ser_finetune.main(["--config", str(path)])
+    assert exc.value.code == 2 and "epochz" in capsys.readouterr().err
