@@ -27,6 +27,7 @@ import numpy as np
 import yaml
 
 from data_prep import corpora
+from data_prep.atomic import atomic_write_text
 from data_prep.audio import AudioError, load_audio
 from data_prep.augment import SEED_AUGMENTATION, Augmenter
 from data_prep.errors import DataPrepError
@@ -177,12 +178,6 @@ def format_summary(summary):
     return "\n".join(lines)
 
 
-def _atomic_write_text(path, text):
-    tmp = Path(f"{path}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def build_store(config, progress=True):
     """Build a store from a resolved config (see :data:`DEFAULTS`); return the summary dict.
 
@@ -252,7 +247,7 @@ def build_store(config, progress=True):
             writer.abort()
         tmp.unlink(missing_ok=True)
         raise
-    _atomic_write_text(summary_path(out), json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(summary_path(out), json.dumps(summary, indent=2) + "\n")
     return summary
 
 

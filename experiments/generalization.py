@@ -50,7 +50,6 @@ temporary name and moved into place.
 import argparse
 import json
 import math
-import os
 import platform
 import shlex
 import sys
@@ -60,6 +59,7 @@ from pathlib import Path
 
 import numpy as np
 
+from data_prep.atomic import atomic_write
 from data_prep.targets import FEATURE_DIMS, FEATURES, FRAME_LENGTH, HOP_LENGTH, SR
 
 #: Frame-energy bin edges in dBFS (``20 log10 rms``): bins ``< -60``, ``-60..-40``, ``-40..-20``, ``>= -20``.
@@ -545,17 +545,7 @@ def _short(value):
     return f"{value:.3f}" if abs(value) < 10 else f"{value:.3g}"
 
 
-def _atomic(path, write):
-    """``write(tmp)`` then move ``tmp`` onto ``path`` (same folder, same suffix so writers infer the format)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+_atomic = atomic_write
 
 
 def write_json(path, data):

@@ -21,7 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 from data_prep.targets import FEATURES
 
@@ -69,7 +68,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     from data_prep import open_store
-    from fin.train import _atomic_save, demo_store
+    from data_prep.atomic import atomic_write
+    from fin.train import demo_store
 
     data = args.data or demo_store()
     if not Path(data).is_file():
@@ -88,7 +88,7 @@ def main(argv=None):
             model, history, test = make_preset(feature, data, args.arch, args.finetune_steps, args.lr, args.seed,
                                                args.eval_frames, workdir)
             path = args.out / f"{feature}.keras"
-            _atomic_save(model, path)
+            atomic_write(path, model.save)
             index[feature] = {
                 "file": path.name,
                 "feature": feature,

@@ -22,8 +22,6 @@ by ``TF_CONFIG``. ``--batch-size`` is the global batch in every case.
 
 import argparse
 import json
-import math
-import os
 import shutil
 import sys
 import time
@@ -32,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from data_prep.atomic import atomic_write, atomic_write_text
 from fin.distribute import STRATEGIES, make_strategy, prebuild, worker_info
 from fin.errors import FINError
 from fin.registry import architecture_names, feature_names
@@ -147,7 +146,7 @@ def train(config, verbose=None):
         shutil.rmtree(backup_dir, ignore_errors=True)
         (out / "history.csv").unlink(missing_ok=True)
     if chief:
-        _atomic_write(out / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+        atomic_write_text(out / "config.yaml", yaml.safe_dump(config, sort_keys=False))
 
     keras.utils.set_random_seed(config["seed"])
     mean, std = target_statistics(data, "train", feature)
@@ -199,7 +198,7 @@ def train(config, verbose=None):
                   shuffle=False)  # the tf.data pipeline reshuffles every epoch itself
     train_seconds = time.time() - t0
 
-    _atomic_save(model, write_dir / "model.keras")
+    atomic_write(write_dir / "model.keras", model.save)
     if not chief:
         shutil.rmtree(write_dir, ignore_errors=True)
         return None
@@ -212,7 +211,7 @@ def train(config, verbose=None):
                "split": eval_split, "strategy": config["strategy"], "replicas": replicas,
                "train_seconds": round(train_seconds, 1)}
     metrics.update(evaluate_model(model, data, eval_split, feature, max_frames=config["test_frames"]))
-    _atomic_write(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     _write_plots(model, data, eval_split, feature, out, metrics, plots, predict_split)
     shutil.rmtree(backup_dir, ignore_errors=True)  # the run finished: nothing left to resume
     return metrics
@@ -232,18 +231,6 @@ def _write_plots(model, data, split, feature, out, metrics, plots, predict_split
             idx = np.arange(files["first_frame"][row], files["first_frame"][row] + files["n_frames"][row])
             target, output = next(predict_split(model, store, split, feature, batch_size=len(idx), idx=idx))
             plots.utterance_comparison(target, output, out / "utterance.png", feature=feature)
-
-
-def _atomic_write(path, text):
-    tmp = Path(f"{path}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def _atomic_save(model, path):
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
 
 
 def _load_yaml(path):

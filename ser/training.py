@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from data_prep.atomic import atomic_write, atomic_write_text
 from data_prep.errors import DataPrepError
 from data_prep.labels import EMOTIONS
 from ser.errors import SERError
@@ -245,15 +246,11 @@ def class_weights(y, n_classes):
 
 
 def _write_json(path, data):
-    tmp = Path(f"{path}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def _save_model(model, path):
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
+    atomic_write(path, model.save)
 
 
 def _fold_summary(m):
