@@ -138,6 +138,14 @@ def clip_frames(clips, n_frames=None):
     return np.ascontiguousarray(windows[..., :n_frames, :])
 
 
+def frame_mask(frames):
+    """``True`` for each frame holding any non-zero sample: ``(..., n_frames, 2048) -> (..., n_frames)``.
+
+    The numpy twin of :class:`ser.layers.FrameMask`.
+    """
+    return np.any(np.asarray(frames) != 0, axis=-1)
+
+
 def default_cache_dir():
     """``$FIN_CACHE_DIR/ser`` if set, else ``~/.cache/fin-toolkit/ser``."""
     base = os.environ.get("FIN_CACHE_DIR")
@@ -264,6 +272,14 @@ class ClipCache:
     def frames(self, rows):
         """The framed clips of ``rows``: ``(len(rows), n_frames, 2048)`` float32."""
         return clip_frames(self.clips(rows), self.settings.n_frames)
+
+    def frame_masks(self, rows, block=64):
+        """:func:`frame_mask` of the framed clips of ``rows``: ``(len(rows), n_frames)`` float32."""
+        rows = np.asarray(rows, dtype=int)
+        out = np.zeros((len(rows), self.settings.n_frames), dtype=np.float32)
+        for start in range(0, len(rows), block):
+            out[start : start + block] = frame_mask(self.frames(rows[start : start + block]))
+        return out
 
     def close(self):
         self._file.close()

@@ -51,7 +51,7 @@ def finetune(config, **kwargs):
     from ser.training import run
 
     inputs = FINFeatureInputs if config["freeze"] == "all" else FrameInputs
-    info = {k: config[k] for k in ("freeze", "init", "pooling", "head", "feature_norm", "fins")}
+    info = {k: config[k] for k in ("freeze", "init", "pooling", "head", "feature_norm", "mask_padding", "fins")}
     return run(config, "finetune", inputs, model_info=info, **kwargs)
 
 

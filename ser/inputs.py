@@ -138,7 +138,8 @@ class FrameInputs(Inputs):
 
         c = self.config
         model = build_ser_model(n_classes, fins=c["init"], freeze=c["freeze"], n_frames=self.cache.settings.n_frames,
-                                pooling=c["pooling"], head=c["head"], feature_norm=c["feature_norm"], seed=seed)
+                                pooling=c["pooling"], head=c["head"], feature_norm=c["feature_norm"],
+                                mask_padding=c["mask_padding"], seed=seed)
         return model, model
 
     def example(self, rows):
@@ -160,17 +161,27 @@ class FINFeatureInputs(Inputs):
         stack = build_fin_stack(load_fins(self.config["init"], seed=self.config["seed"]), self.cache.settings.n_frames)
         self.digest = fin_digest(stack)
         self.features = fin_features(self.cache, stack, self.digest, progress=self.progress)
+        self.masks = self.cache.frame_masks(np.arange(len(self.cache))) if self.config["mask_padding"] else None
 
     def build(self, n_classes, seed):
         from ser.model import build_ser_model, fin_digest
 
         c = self.config
         model = build_ser_model(n_classes, fins=c["init"], freeze="all", n_frames=self.cache.settings.n_frames,
-                                pooling=c["pooling"], head=c["head"], feature_norm=c["feature_norm"], seed=seed)
+                                pooling=c["pooling"], head=c["head"], feature_norm=c["feature_norm"],
+                                mask_padding=c["mask_padding"], seed=seed)
         digest = fin_digest(model.get_layer("fin_stack"))
         if digest != self.digest:  # the cached features must come from exactly these FINs
             raise SERError(f"the FINs of this fold (weights {digest}) differ from the cached features' ({self.digest})")
         return model, model.get_layer("classifier")
+
+    def example(self, rows):
+        return self.features[rows] if self.masks is None else [self.features[rows], self.masks[rows]]
+
+    def data(self, rows, labels=None, weights=None, shuffle=False, seed=0):
+        out = super().data(rows, labels, weights, shuffle, seed)
+        out["x"] = self.example(rows)
+        return out
 
 
 class ClipFeatureInputs(Inputs):

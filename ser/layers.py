@@ -27,31 +27,60 @@ def split_frames(flat, reference):
     return ops.reshape(flat, (-1, n_frames, flat.shape[-1]))
 
 
-def mean_pool(x):
-    """Mean over time: ``(batch, n_frames, dim) -> (batch, dim)``; the seed's ``AveragePooling1D(n_frames)``."""
-    return ops.mean(x, axis=1)
+def frame_mask(frames):
+    """1.0 for a frame holding any non-zero sample, 0.0 for an all-zero frame (end padding, digital silence).
+
+    ``(batch, n_frames, 2048) -> (batch, n_frames)`` float32.
+    """
+    return ops.cast(ops.any(ops.not_equal(frames, 0), axis=-1), "float32")
 
 
-def statistics_pool(x, eps=1e-6):
-    """Mean and standard deviation over time, concatenated: ``(batch, n_frames, dim) -> (batch, 2 * dim)``."""
-    mean = ops.mean(x, axis=1)
-    var = ops.mean(ops.square(x - mean[:, None, :]), axis=1)
+def _weights(x, mask):
+    """Per-frame averaging weights ``(batch, n_frames, 1)``: uniform over the frames the mask keeps."""
+    mask = ops.ones_like(x[:, :, :1]) if mask is None else ops.cast(mask, x.dtype)[:, :, None]
+    return mask / ops.maximum(ops.sum(mask, axis=1, keepdims=True), 1.0)
+
+
+def mean_pool(x, mask=None):
+    """Mean over time: ``(batch, n_frames, dim) -> (batch, dim)``; the seed's ``AveragePooling1D(n_frames)``.
+
+    With ``mask`` ``(batch, n_frames)``, the mean over the frames where the mask is 1 (0 if there are none).
+    """
+    if mask is None:
+        return ops.mean(x, axis=1)
+    return ops.sum(x * _weights(x, mask), axis=1)
+
+
+def statistics_pool(x, mask=None, eps=1e-6):
+    """Mean and standard deviation over time, concatenated: ``(batch, n_frames, dim) -> (batch, 2 * dim)``.
+
+    With ``mask``, over the frames where it is 1.
+    """
+    weights = _weights(x, mask)
+    mean = ops.sum(x * weights, axis=1)
+    var = ops.sum(ops.square(x - mean[:, None, :]) * weights, axis=1)
     return ops.concatenate([mean, ops.sqrt(var + eps)], axis=-1)
 
 
-def attention_pool(x, scores):
-    """Weighted mean over time with weights ``softmax(scores)`` over the frames.
+def attention_pool(x, scores, mask=None):
+    """Weighted mean over time with weights ``softmax(scores)`` over the frames (over the masked-in frames).
 
     Parameters
     ----------
     x : tensor [shape=(batch, n_frames, dim)]
     scores : tensor [shape=(batch, n_frames)]
+    mask : tensor [shape=(batch, n_frames)] or None
 
     Returns
     -------
     pooled : tensor [shape=(batch, dim)]
     """
+    if mask is not None:
+        mask = ops.cast(mask, scores.dtype)
+        scores = scores * mask - 1e9 * (1.0 - mask)
     weights = ops.softmax(scores, axis=1)
+    if mask is not None:  # a clip without any kept frame pools to zeros
+        weights = weights * ops.minimum(ops.sum(mask, axis=1, keepdims=True), 1.0)
     return ops.sum(x * weights[:, :, None], axis=1)
 
 
@@ -86,19 +115,49 @@ class SplitFrames(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="ser")
-class MeanPooling(keras.layers.Layer):
-    """Mean over the frames, ``(batch, n_frames, dim) -> (batch, dim)`` (the seed's pooling)."""
+class FrameMask(keras.layers.Layer):
+    """``(batch, n_frames, 2048) -> (batch, n_frames)``: 1 for frames with audio, 0 for all-zero (padding) frames."""
 
-    def call(self, x):
-        return mean_pool(x)
+    def call(self, frames):
+        return frame_mask(frames)
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], input_shape[-1])
+        return tuple(input_shape[:2])
+
+
+def _unpack(inputs):
+    """``x`` or ``[x, mask]`` -> ``(x, mask or None)``."""
+    if isinstance(inputs, (list, tuple)):
+        return inputs[0], inputs[1]
+    return inputs, None
+
+
+def _shape(input_shape):
+    """Shape of ``x`` from the shape of ``x`` or of ``[x, mask]``."""
+    return input_shape[0] if isinstance(input_shape, (list, tuple)) and isinstance(input_shape[0], (list, tuple)) \
+        else input_shape
+
+
+@keras.saving.register_keras_serializable(package="ser")
+class MeanPooling(keras.layers.Layer):
+    """Mean over the frames, ``(batch, n_frames, dim) -> (batch, dim)`` (the seed's pooling).
+
+    Called on ``[x, mask]``, the mean over the frames where ``mask`` (``(batch, n_frames)``) is 1.
+    """
+
+    def call(self, inputs):
+        return mean_pool(*_unpack(inputs))
+
+    def compute_output_shape(self, input_shape):
+        shape = _shape(input_shape)
+        return (shape[0], shape[-1])
 
 
 @keras.saving.register_keras_serializable(package="ser")
 class StatisticsPooling(keras.layers.Layer):
     """Mean and standard deviation over the frames, ``(batch, n_frames, dim) -> (batch, 2 * dim)``.
+
+    Called on ``[x, mask]``, over the frames where ``mask`` is 1.
 
     Parameters
     ----------
@@ -110,11 +169,13 @@ class StatisticsPooling(keras.layers.Layer):
         super().__init__(**kwargs)
         self.eps = float(eps)
 
-    def call(self, x):
-        return statistics_pool(x, self.eps)
+    def call(self, inputs):
+        x, mask = _unpack(inputs)
+        return statistics_pool(x, mask, self.eps)
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], 2 * input_shape[-1])
+        shape = _shape(input_shape)
+        return (shape[0], 2 * shape[-1])
 
     def get_config(self):
         config = super().get_config()
@@ -127,7 +188,8 @@ class AttentionPooling(keras.layers.Layer):
     """Additive attention over the frames: ``score_t = v . tanh(W bn(x_t) + b)``, output ``sum_t softmax(score)_t x_t``.
 
     The FIN outputs span decades (mel power against ZCR), so the scores are computed from a batch-normalised
-    copy of the frames; the pooled output is a weighted mean of the frames as they come in.
+    copy of the frames; the pooled output is a weighted mean of the frames as they come in. Called on
+    ``[x, mask]``, frames where ``mask`` is 0 get no weight.
 
     Parameters
     ----------
@@ -149,16 +211,19 @@ class AttentionPooling(keras.layers.Layer):
                                             seed=None if seed is None else seed + 1))
 
     def build(self, input_shape):
-        self.norm.build(input_shape)
-        self.hidden.build(input_shape)
-        self.score.build((*input_shape[:-1], self.units))
+        shape = _shape(input_shape)
+        self.norm.build(shape)
+        self.hidden.build(shape)
+        self.score.build((*shape[:-1], self.units))
 
-    def call(self, x, training=None):
+    def call(self, inputs, training=None):
+        x, mask = _unpack(inputs)
         scores = self.score(self.hidden(self.norm(x, training=training)))[..., 0]
-        return attention_pool(x, scores)
+        return attention_pool(x, scores, mask)
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], input_shape[-1])
+        shape = _shape(input_shape)
+        return (shape[0], shape[-1])
 
     def get_config(self):
         config = super().get_config()

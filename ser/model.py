@@ -13,7 +13,12 @@ The FINs run on all frames of a batch in one call (a reshape, no Python loop ove
 concatenated in the seed's order, :data:`FEATURE_ORDER` (1 + 12 + 20 + 1 + 128 = 162, the order of the seed's
 librosa baseline). The model is split into two sub-models, ``fin_stack`` and ``classifier``, so that with all FINs
 frozen the per-frame FIN outputs can be computed once per clip and only the classifier trained (see
-:mod:`ser.inputs`); the full model is ``classifier(fin_stack(frames))`` either way.
+:mod:`ser.inputs`); the full model is ``classifier([fin_stack(frames), FrameMask(frames)])`` either way.
+
+Pooling leaves out the all-zero frames (``mask_padding``, on by default): a clip shorter than ``n_frames`` is padded
+with zeros, and the FIN outputs of a zero frame are not zero (its MFCC is the -100 dB floor), so the seed's plain
+mean mixes a constant into every feature in proportion to the padding; an augmented copy stretched to 1.25x gets
+less padding than its original. ``mask_padding=False`` is the seed's mean over all frames.
 
 The seed's head (:func:`seed_head`), on the pooled vector::
 
@@ -263,8 +268,11 @@ def _head_input(x, feature_norm):
 
 
 def build_classifier(n_classes, *, n_frames=108, dim=FEATURE_DIM, pooling="mean", head="seed", feature_norm="none",
-                     seed=None):
+                     mask_padding=True, seed=None):
     """Pooling over time and the head: ``(batch, n_frames, dim) -> (batch, n_classes)``, named ``"classifier"``.
+
+    With ``mask_padding`` the model takes ``[features, frame_mask]``, the mask ``(batch, n_frames)`` being 1 for the
+    frames to pool over (see :class:`ser.layers.FrameMask`).
 
     Parameters
     ----------
@@ -276,15 +284,21 @@ def build_classifier(n_classes, *, n_frames=108, dim=FEATURE_DIM, pooling="mean"
     head : {"seed"}
     feature_norm : {"none", "batchnorm"}
         ``"batchnorm"``: a per-feature BatchNormalization of the pooled vector before the head.
+    mask_padding : bool
+        Pool over the frames the second input marks (the frames with audio) only.
     seed : int or None
     """
     n_classes = _check_classes(n_classes)
     _check("pooling", pooling, POOLINGS)
     _check("head", head, HEADS)
     per_frame = keras.Input(shape=(n_frames, dim), name="fin_features")
-    pooled = _pooling_layer(pooling, seed)(per_frame)
+    if mask_padding:
+        mask = keras.Input(shape=(n_frames,), name="frame_mask")
+        pooled = _pooling_layer(pooling, seed)([per_frame, mask])
+    else:
+        pooled = _pooling_layer(pooling, seed)(per_frame)
     outputs = HEADS[head](_head_input(pooled, feature_norm), n_classes, seed=seed)
-    return keras.Model(per_frame, outputs, name="classifier")
+    return keras.Model([per_frame, mask] if mask_padding else per_frame, outputs, name="classifier")
 
 
 def build_feature_classifier(n_classes, *, dim=FEATURE_DIM, head="seed", feature_norm="none", seed=None):
@@ -297,7 +311,7 @@ def build_feature_classifier(n_classes, *, dim=FEATURE_DIM, head="seed", feature
 
 
 def build_ser_model(n_classes, *, fins="pretrained", freeze="none", n_frames=108, pooling="mean", head="seed",
-                    feature_norm="none", seed=None):
+                    feature_norm="none", mask_padding=True, seed=None):
     """The end-to-end SER model on raw frames.
 
     Parameters
@@ -315,6 +329,10 @@ def build_ser_model(n_classes, *, fins="pretrained", freeze="none", n_frames=108
         Pooling over time; ``"mean"`` is the seed's.
     head : {"seed"}
     feature_norm : {"none", "batchnorm"}
+    mask_padding : bool
+        Pool only over the frames that hold audio (:class:`ser.layers.FrameMask`: all-zero frames, the end padding
+        of a short clip, are left out), so a clip's pooled features do not depend on how much padding it got.
+        ``False`` is the seed's plain mean over all ``n_frames`` frames.
     seed : int or None
         Seeds the random weights of the head (and of the FINs for ``fins="random"``).
 
@@ -339,6 +357,11 @@ def build_ser_model(n_classes, *, fins="pretrained", freeze="none", n_frames=108
         fins[f].trainable = f not in frozen
     stack = build_fin_stack(fins, n_frames)
     classifier = build_classifier(n_classes, n_frames=n_frames, pooling=pooling, head=head, feature_norm=feature_norm,
-                                  seed=seed)
+                                  mask_padding=mask_padding, seed=seed)
     frames = keras.Input(shape=(n_frames, FRAME_LENGTH), name="frames")
-    return keras.Model(frames, classifier(stack(frames)), name="ser")
+    features = stack(frames)
+    if mask_padding:
+        outputs = classifier([features, sl.FrameMask(name="frame_mask")(frames)])
+    else:
+        outputs = classifier(features)
+    return keras.Model(frames, outputs, name="ser")

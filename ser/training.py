@@ -70,6 +70,7 @@ DEFAULTS = {
     "pooling": "mean",
     "head": "seed",
     "feature_norm": "none",
+    "mask_padding": True,  # pool over the frames with audio only; False: the seed's mean over all frames
     "final_model": False,
     "max_files": None,
     "cache_dir": None,  # None: $FIN_CACHE_DIR/ser or ~/.cache/fin-toolkit/ser
@@ -496,6 +497,9 @@ def add_common_arguments(parser):
     parser.add_argument("--pooling", choices=list(POOLINGS), help="pooling over time (default mean, the seed's)")
     parser.add_argument("--feature-norm", choices=list(FEATURE_NORMS),
                         help="per-feature BatchNorm of the pooled vector before the head (default none, the seed's)")
+    parser.add_argument("--mask-padding", action=argparse.BooleanOptionalAction, default=None,
+                        help="pool over the frames with audio only, not the zero padding of short clips (default: on; "
+                             "--no-mask-padding is the seed's mean over all frames)")
     parser.add_argument("--final-model", action="store_true", default=None,
                         help="also train one model on every speaker, saved as final/model.keras (used by ser.predict)")
     parser.add_argument("--max-files", type=int, help="at most N files per corpus (a seeded sample)")

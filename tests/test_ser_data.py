@@ -167,14 +167,17 @@ def test_cached_fin_features_give_the_full_frozen_models_output(corpus, tmp_path
     from ser.model import build_fin_stack, build_ser_model, fin_digest, load_fins
 
     utterances, _ = discover("ravdess", corpus)
-    cache = build_clip_cache(utterances[:4], ClipSettings(duration=0.6), augmentation={}, cache_dir=tmp_path, workers=1)
+    cache = build_clip_cache(utterances[:4], ClipSettings(), augmentation={}, cache_dir=tmp_path, workers=1)
     stack = build_fin_stack(load_fins("pretrained"), cache.settings.n_frames)
     features = fin_features(cache, stack, fin_digest(stack))
-    assert features.shape == (4, 26, 162)
-    model = build_ser_model(8, freeze="all", n_frames=26, seed=0)
+    assert features.shape == (4, 108, 162)
+    model = build_ser_model(8, freeze="all", n_frames=108, seed=0)
     assert fin_digest(model.get_layer("fin_stack")) == fin_digest(stack)
     full = keras.ops.convert_to_numpy(model(cache.frames(np.arange(4)), training=False))
-    shortcut = keras.ops.convert_to_numpy(model.get_layer("classifier")(features, training=False))
+    masks = cache.frame_masks(np.arange(4))
+    # 2.5 s clips of the demo's shorter utterances: audio first, then all-zero padding frames
+    assert masks.shape == (4, 108) and masks[:, :20].all() and not masks[:, -10:].any()
+    shortcut = keras.ops.convert_to_numpy(model.get_layer("classifier")([features, masks], training=False))
     np.testing.assert_allclose(shortcut, full, rtol=1e-5, atol=1e-6)
     again = fin_features(cache, None, fin_digest(stack))  # read back from disk: no model needed
     np.testing.assert_array_equal(again, features)

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from ser.data import frame_mask
 from ser.errors import SERError
 from ser.model import (FEATURE_DIM, FEATURE_ORDER, build_classifier, build_feature_classifier, build_fin_stack,
                        build_ser_model, fin_digest, get_fins, load_fins, parse_freeze)
@@ -122,9 +123,25 @@ def test_frozen_shortcut_equals_running_the_frozen_fins(frames):
     # a frozen FIN is a fixed function, in training mode too
     np.testing.assert_allclose(keras.ops.convert_to_numpy(stack(frames, training=True)), cached, rtol=1e-6, atol=1e-6)
     full = keras.ops.convert_to_numpy(model(frames, training=False))
-    shortcut = keras.ops.convert_to_numpy(model.get_layer("classifier")(cached, training=False))
+    shortcut = keras.ops.convert_to_numpy(model.get_layer("classifier")([cached, frame_mask(frames)], training=False))
     np.testing.assert_allclose(full, shortcut, rtol=1e-5, atol=1e-6)
     assert not model.get_layer("fin_stack").trainable_weights
+
+
+@pytest.mark.parametrize("pooling", ["mean", "stats", "attention"])
+def test_masked_pooling_ignores_end_padding(frames, pooling):
+    """With mask_padding a clip's prediction does not depend on how much zero padding follows it."""
+    from ser.data import clip_frames, fit_clip
+
+    rng = np.random.default_rng(1)
+    y = (0.1 * rng.standard_normal(6000)).astype(np.float32)
+    short, long = (clip_frames(fit_clip(y, n)[0][None]) for n in (8192, 16384))  # 17 and 33 frames
+    masked = build_ser_model(4, freeze="all", n_frames=None, pooling=pooling, seed=0)
+    a, b = (keras.ops.convert_to_numpy(masked(x, training=False)) for x in (short, long))
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    plain = build_ser_model(4, freeze="all", n_frames=None, pooling=pooling, mask_padding=False, seed=0)
+    pooled = [keras.ops.convert_to_numpy(plain.get_layer("fin_stack")(x)).mean(axis=1) for x in (short, long)]
+    assert not np.allclose(pooled[0], pooled[1], rtol=1e-3)  # the seed's plain mean depends on the padding
 
 
 @pytest.mark.parametrize("pooling, dim", [("mean", FEATURE_DIM), ("stats", 2 * FEATURE_DIM), ("attention", FEATURE_DIM)])
@@ -141,7 +158,8 @@ def test_poolings_and_save_load_round_trip(tmp_path, frames, pooling, dim):
 
 def test_head_shapes_and_the_baseline_model():
     classifier = build_classifier(7, n_frames=108)
-    assert classifier.input_shape == (None, 108, FEATURE_DIM) and classifier.output_shape == (None, 7)
+    assert classifier.input_shape == [(None, 108, FEATURE_DIM), (None, 108)] and classifier.output_shape == (None, 7)
+    assert build_classifier(7, n_frames=108, mask_padding=False).input_shape == (None, 108, FEATURE_DIM)
     baseline = build_feature_classifier(7)
     assert baseline.input_shape == (None, FEATURE_DIM) and baseline.output_shape == (None, 7)
     # the seed's head: 2 x 256, 4 x 128, 2 x 64 convolutions of width 8, 'same' padding
