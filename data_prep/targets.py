@@ -40,7 +40,8 @@ FRAME_LENGTH = 2048
 HOP_LENGTH = 512
 N_FFT = 2048
 
-#: Feature names in the order the SER model concatenates them.
+#: Feature names, in the order the store and the FIN registry list them (the SER model concatenates in the
+#: seed's order: zcr, chroma, mfcc, rms, mel).
 FEATURES = ("rms", "zcr", "chroma", "mfcc", "mel")
 #: Output size of each feature.
 FEATURE_DIMS = {"rms": 1, "zcr": 1, "chroma": 12, "mfcc": 20, "mel": 128}

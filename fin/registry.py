@@ -94,7 +94,7 @@ ARCHITECTURES = {
 
 
 def feature_names():
-    """The feature names, in the order the SER model concatenates them."""
+    """The feature names, in the order the store lists them (the SER model uses the seed's order)."""
     return tuple(FEATURE_SPECS)
 
 
