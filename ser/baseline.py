@@ -18,7 +18,7 @@ import sys
 
 from ser.errors import SERError
 from ser.inputs import ClipFeatureInputs
-from ser.training import DEFAULTS, add_common_arguments, config_from_args, resolve_config
+from ser.training import DEFAULTS, add_common_arguments, resolve_config, run_cli
 
 #: Options of ser.baseline: the shared ones (pooling is not used: the features are averaged by librosa).
 BASELINE_DEFAULTS = dict(DEFAULTS)
@@ -37,7 +37,8 @@ def baseline(config, **kwargs):
     from ser.features import CLIP_FEATURES
     from ser.training import run
 
-    info = {"head": config["head"], "feature_norm": config["feature_norm"], "features": CLIP_FEATURES}
+    info = {"head": config["head"], "feature_norm": config["feature_norm"], "compress": config["compress"],
+            "features": CLIP_FEATURES}
     return run(config, "baseline", ClipFeatureInputs, model_info=info, **kwargs)
 
 
@@ -49,21 +50,8 @@ def build_parser():
 
 
 def main(argv=None):
-    """Command line; returns the exit status (0), bad options exit with status 2 through ``parser.error``."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    config = config_from_args(parser, args, BASELINE_DEFAULTS)
-    try:
-        config = resolve(config)
-    except SERError as err:
-        parser.error(str(err))
-    quiet = {"verbose": 0, "progress": False} if args.quiet else {}
-    try:
-        baseline(config, **quiet)
-    except SERError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
+    """Command line; returns the exit status (0; 1 on a failed run), bad options exit with status 2."""
+    return run_cli(build_parser(), BASELINE_DEFAULTS, resolve, baseline, argv)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import sys
 
 from ser.errors import SERError
 from ser.inputs import FINFeatureInputs, FrameInputs
-from ser.training import DEFAULTS, add_common_arguments, config_from_args, resolve_config
+from ser.training import DEFAULTS, add_common_arguments, resolve_config, run_cli
 
 #: Options of ser.finetune: the shared ones plus the FIN choices.
 FINETUNE_DEFAULTS = {**DEFAULTS, "freeze": "none", "init": "pretrained", "fins": None}  # fins: set by resolve()
@@ -40,6 +40,9 @@ def resolve(config):
     config["freeze"] = freeze_mode(config["freeze"])
     if config["init"] not in FIN_SOURCES:
         raise SERError(f"unknown init {config['init']!r}; expected one of {', '.join(FIN_SOURCES)}")
+    if config["speaker_norm"] and config["freeze"] != "all":
+        raise SERError(f"--speaker-norm needs fixed features: --freeze all (got --freeze {config['freeze']}); "
+                       "with FINs being trained each speaker's statistics change every step")
     config["fins"] = fins_description(config["init"])
     if not config["out"]:
         config["out"] = f"runs/ser/finetune-{config['freeze'].replace(',', '+')}-{config['init']}"
@@ -51,7 +54,8 @@ def finetune(config, **kwargs):
     from ser.training import run
 
     inputs = FINFeatureInputs if config["freeze"] == "all" else FrameInputs
-    info = {k: config[k] for k in ("freeze", "init", "pooling", "head", "feature_norm", "mask_padding", "fins")}
+    info = {k: config[k] for k in ("freeze", "init", "pooling", "head", "feature_norm", "compress", "mask_padding",
+                                   "fins")}
     return run(config, "finetune", inputs, model_info=info, **kwargs)
 
 
@@ -69,21 +73,8 @@ def build_parser():
 
 
 def main(argv=None):
-    """Command line; returns the exit status (0), bad options exit with status 2 through ``parser.error``."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    config = config_from_args(parser, args, FINETUNE_DEFAULTS)
-    try:
-        config = resolve(config)
-    except SERError as err:
-        parser.error(str(err))
-    quiet = {"verbose": 0, "progress": False} if args.quiet else {}
-    try:
-        finetune(config, **quiet)
-    except SERError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
+    """Command line; returns the exit status (0; 1 on a failed run), bad options exit with status 2."""
+    return run_cli(build_parser(), FINETUNE_DEFAULTS, resolve, finetune, argv)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,14 @@
 
 Each class builds its model (``build`` returns the model to save and the (sub-)model to fit) and hands out the
 ``fit``/``predict`` arguments for a set of cache rows (``data``).
+
+Speaker normalisation (``speaker_norm``, the two fixed-feature kinds only): every clip's pooled vector is
+z-normalised with the mean and standard deviation of the pooled vectors of its speaker's original recordings
+(:func:`ser.layers.speaker_statistics`; no labels are used, the test speaker's statistics come from the test
+speaker's own recordings, as in the usual speaker-normalised LOSO protocol). The pooled vectors of fixed features
+do not change during training, so they are normalised once and only the head (:func:`ser.model.head_model`) is
+trained on them; the saved model holds the statistics of the fold's training speakers together in its
+``speaker_norm`` layer (what ``ser.predict --no-speaker-adapt`` uses).
 """
 
 import math
@@ -111,6 +119,24 @@ class Inputs:
     def prepare(self, strategy):
         """Compute whatever is shared by every fold (called once, before the first fold)."""
 
+    def finalize(self, model, train_rows):
+        """After a fold's training: set the saved model's ``speaker_norm`` layer to the training speakers' statistics."""
+        if not self.config.get("speaker_norm"):
+            return
+        original = train_rows[self.cache.copy[train_rows] == "original"]
+        layer = _find_layer(model, "speaker_norm")
+        layer.set_statistics(self.pooled[original].mean(axis=0), self.pooled[original].std(axis=0))
+
+    def _normalise_by_speaker(self, pooled):
+        """Keep the pooled vectors and their per-speaker z-normalised copies (see the module docstring)."""
+        from data_prep.splits import speaker_key
+        from ser.layers import normalise_by_speaker, speaker_statistics
+
+        speakers = np.array([speaker_key(self.cache.utterances[i]) for i in self.cache.source])
+        stats = speaker_statistics(pooled, speakers, reference=self.cache.copy == "original")
+        self.pooled = np.asarray(pooled, dtype=np.float32)
+        self.features = normalise_by_speaker(self.pooled, speakers, stats)
+
     def build(self, n_classes, seed):
         raise NotImplementedError
 
@@ -128,10 +154,40 @@ class Inputs:
         return out
 
 
+def _find_layer(model, name):
+    """A layer of ``model`` or of one of its sub-models, by name."""
+    import keras
+
+    for layer in model.layers:
+        if layer.name == name:
+            return layer
+        if isinstance(layer, keras.Model):
+            try:
+                return _find_layer(layer, name)
+            except SERError:
+                pass
+    raise SERError(f"model {model.name!r} has no layer {name!r}")
+
+
+def _pooled_vectors(pooled_model, x, batch_size=256):
+    """Run ``pooled_model`` over ``x`` (an array or a list of arrays) in batches."""
+    parts = x if isinstance(x, list) else [x]
+    n = len(parts[0])
+    out = [np.asarray(pooled_model.predict_on_batch([p[i : i + batch_size] for p in parts] if len(parts) > 1
+                                                    else parts[0][i : i + batch_size]))
+           for i in range(0, n, batch_size)]
+    return np.concatenate(out)
+
+
 class FrameInputs(Inputs):
     """Raw frames through the whole model (fine-tuning or partial freezing)."""
 
     kind = "frames"
+
+    def prepare(self, strategy):
+        if self.config.get("speaker_norm"):
+            raise SERError("speaker_norm needs fixed features: --freeze all (frozen FINs) or ser.baseline; with FINs "
+                           "being trained the pooled vectors, and so each speaker's statistics, change every step")
 
     def build(self, n_classes, seed):
         from ser.model import build_ser_model
@@ -139,7 +195,7 @@ class FrameInputs(Inputs):
         c = self.config
         model = build_ser_model(n_classes, fins=c["init"], freeze=c["freeze"], n_frames=self.cache.settings.n_frames,
                                 pooling=c["pooling"], head=c["head"], feature_norm=c["feature_norm"],
-                                mask_padding=c["mask_padding"], seed=seed)
+                                mask_padding=c["mask_padding"], compress=c["compress"], seed=seed)
         return model, model
 
     def example(self, rows):
@@ -162,20 +218,34 @@ class FINFeatureInputs(Inputs):
         self.digest = fin_digest(stack)
         self.features = fin_features(self.cache, stack, self.digest, progress=self.progress)
         self.masks = self.cache.frame_masks(np.arange(len(self.cache))) if self.config["mask_padding"] else None
+        self.speaker_norm = bool(self.config.get("speaker_norm"))
+        if self.speaker_norm:  # pool once (mean/stats pooling and compression have no weights), then normalise
+            from ser.model import build_classifier, pooled_model
+
+            c = self.config
+            classifier = build_classifier(2, n_frames=self.cache.settings.n_frames, pooling=c["pooling"],
+                                          head=c["head"], mask_padding=c["mask_padding"], compress=c["compress"],
+                                          speaker_norm=True)
+            x = self.features if self.masks is None else [self.features, self.masks]
+            self._normalise_by_speaker(_pooled_vectors(pooled_model(classifier), x))
 
     def build(self, n_classes, seed):
-        from ser.model import build_ser_model, fin_digest
+        from ser.model import build_ser_model, fin_digest, head_model
 
         c = self.config
         model = build_ser_model(n_classes, fins=c["init"], freeze="all", n_frames=self.cache.settings.n_frames,
                                 pooling=c["pooling"], head=c["head"], feature_norm=c["feature_norm"],
-                                mask_padding=c["mask_padding"], seed=seed)
+                                mask_padding=c["mask_padding"], compress=c["compress"],
+                                speaker_norm=c.get("speaker_norm", False), seed=seed)
         digest = fin_digest(model.get_layer("fin_stack"))
         if digest != self.digest:  # the cached features must come from exactly these FINs
             raise SERError(f"the FINs of this fold (weights {digest}) differ from the cached features' ({self.digest})")
-        return model, model.get_layer("classifier")
+        classifier = model.get_layer("classifier")
+        return model, head_model(classifier) if self.speaker_norm else classifier
 
     def example(self, rows):
+        if self.speaker_norm:
+            return self.features[rows]
         return self.features[rows] if self.masks is None else [self.features[rows], self.masks[rows]]
 
     def data(self, rows, labels=None, weights=None, shuffle=False, seed=0):
@@ -193,10 +263,18 @@ class ClipFeatureInputs(Inputs):
         from ser.features import librosa_features
 
         self.features = librosa_features(self.cache, progress=self.progress)
+        self.speaker_norm = bool(self.config.get("speaker_norm"))
+        if self.speaker_norm:
+            from ser.model import build_feature_classifier, pooled_model
+
+            model = build_feature_classifier(2, head=self.config["head"], compress=self.config["compress"],
+                                             speaker_norm=True)
+            self._normalise_by_speaker(_pooled_vectors(pooled_model(model), self.features))
 
     def build(self, n_classes, seed):
-        from ser.model import build_feature_classifier
+        from ser.model import build_feature_classifier, head_model
 
         c = self.config
-        model = build_feature_classifier(n_classes, head=c["head"], feature_norm=c["feature_norm"], seed=seed)
-        return model, model
+        model = build_feature_classifier(n_classes, head=c["head"], feature_norm=c["feature_norm"],
+                                         compress=c["compress"], speaker_norm=self.speaker_norm, seed=seed)
+        return model, head_model(model) if self.speaker_norm else model

@@ -229,3 +229,127 @@ class AttentionPooling(keras.layers.Layer):
         config = super().get_config()
         config.update(units=self.units, seed=self.seed)
         return config
+
+
+# ----------------------------------------------------------------------- compression and speaker normalisation
+
+
+@keras.saving.register_keras_serializable(package="ser")
+class LogCompress(keras.layers.Layer):
+    """``log(x + floor)`` on some feature columns of each frame, the others passed through.
+
+    The FIN stack's RMS and mel outputs are amplitudes and powers spanning several decades; their mean over a
+    clip is dominated by the loudest frames. Compressing them frame by frame before pooling makes the pooled
+    mean a mean of log-energies (as MFCCs already are). Not in the seed.
+
+    Parameters
+    ----------
+    columns : list of int
+        Indices (last axis) to compress.
+    floor : float
+        Added before the log (the dB floor librosa's ``power_to_db`` uses is 1e-10; 1e-6 keeps near-silent
+        frames from dominating the statistics).
+    """
+
+    def __init__(self, columns, floor=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.columns = [int(c) for c in columns]
+        self.floor = float(floor)
+
+    def build(self, input_shape):
+        selected = [0.0] * int(input_shape[-1])
+        for c in self.columns:
+            selected[c] = 1.0
+        self._selected = ops.convert_to_tensor(selected, dtype="float32")
+
+    def call(self, x):
+        logged = ops.log(ops.maximum(x, 0.0) + self.floor)
+        return self._selected * logged + (1.0 - self._selected) * x
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(columns=self.columns, floor=self.floor)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="ser")
+class SpeakerNormalization(keras.layers.Layer):
+    """``(x - mean) / std`` with one speaker's statistics of the pooled vector: ``(batch, dim) -> (batch, dim)``.
+
+    The statistics are not learned: they are the mean and standard deviation of the pooled vectors of one
+    speaker's recordings (no labels needed), set with :meth:`set_statistics` before predicting that speaker.
+    Training feeds the head vectors already normalised per training speaker (see :mod:`ser.inputs`); a saved
+    model holds the statistics of all its training speakers' recordings together, the fallback when a speaker's
+    own recordings are not at hand (``ser.predict --no-speaker-adapt``).
+    """
+
+    def __init__(self, eps=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.eps = float(eps)
+
+    def build(self, input_shape):
+        dim = int(input_shape[-1])
+        self.mean = self.add_weight(shape=(dim,), initializer="zeros", trainable=False, name="mean")
+        self.std = self.add_weight(shape=(dim,), initializer="ones", trainable=False, name="std")
+
+    def set_statistics(self, mean, std):
+        """Set the speaker's mean and standard deviation (``(dim,)`` each; ``eps`` is added to ``std``)."""
+        import numpy as np
+
+        self.mean.assign(np.asarray(mean, dtype="float32"))
+        self.std.assign(np.asarray(std, dtype="float32") + self.eps)
+
+    def call(self, x):
+        return (x - self.mean) / self.std
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(eps=self.eps)
+        return config
+
+
+def speaker_statistics(pooled, speakers, reference=None):
+    """Per-speaker mean and standard deviation of pooled vectors.
+
+    Parameters
+    ----------
+    pooled : np.ndarray [shape=(n, dim)]
+    speakers : np.ndarray [shape=(n,)]
+        The speaker of each row.
+    reference : np.ndarray [shape=(n,), dtype=bool] or None
+        Rows the statistics are computed from (e.g. the original recordings, not augmented copies); default all.
+
+    Returns
+    -------
+    stats : dict
+        Speaker -> ``(mean, std)``, each ``(dim,)``.
+    """
+    import numpy as np
+
+    speakers = np.asarray(speakers)
+    reference = np.ones(len(speakers), bool) if reference is None else np.asarray(reference, bool)
+    stats = {}
+    for s in np.unique(speakers):
+        rows = (speakers == s) & reference
+        if not rows.any():
+            rows = speakers == s
+        stats[s] = (pooled[rows].mean(axis=0), pooled[rows].std(axis=0))
+    return stats
+
+
+def normalise_by_speaker(pooled, speakers, stats, eps=1e-6):
+    """Each row z-normalised with its speaker's statistics (:func:`speaker_statistics`), as
+    :class:`SpeakerNormalization` does."""
+    import numpy as np
+
+    out = np.empty_like(pooled, dtype=np.float32)
+    for s, (mean, std) in stats.items():
+        rows = np.asarray(speakers) == s
+        out[rows] = (pooled[rows] - mean) / (std + eps)
+    return out

@@ -15,6 +15,11 @@ training). Audio up to one window long is one clip, zero-padded as in training. 
 the mean of the windows' probabilities and the windows are printed as a timeline. A model on raw frames takes a
 fixed number of frames, so its window is at most its training clip (2.5 s by default).
 
+A model trained with ``--speaker-norm`` normalises each clip's pooled vector with its speaker's statistics. By
+default (``--speaker-adapt``) every file given is taken to come from one speaker: the statistics are computed over
+all their windows (at least :data:`MIN_ADAPT_WINDOWS`) before any is classified. ``--no-speaker-adapt`` (or fewer
+windows) uses the statistics of the training speakers stored in the model instead.
+
 The real-time factor is the processing time (loading, features, inference; not loading the model) over the
 seconds of audio analysed. Unreadable files are reported and skipped; the exit status is 0 if at least one file
 was predicted, 1 if none was, 2 for bad options.
@@ -32,6 +37,8 @@ import numpy as np
 from ser.errors import SERError
 
 DEFAULT_MODEL = "runs/ser/finetune-none-pretrained"
+#: Fewest windows over which ``--speaker-adapt`` computes a speaker's statistics.
+MIN_ADAPT_WINDOWS = 10
 
 
 class Predictor:
@@ -84,6 +91,55 @@ class Predictor:
             raise SERError(f"--model {folder}: missing model file(s) {', '.join(missing)}")
         self.model_files = files
         self.models = [keras.saving.load_model(self.folder / f, compile=False) for f in files]
+        self.speaker_norm = bool(self.info.get("speaker_norm"))
+        if self.speaker_norm:
+            self._parts = [self._split(m) for m in self.models]
+
+    @staticmethod
+    def _split(model):
+        """``(pooled, head, speaker_norm layer)`` of a model with speaker normalisation."""
+        from ser.inputs import _find_layer
+        from ser.model import head_model, pooled_model
+
+        if model.name == "ser":
+            import keras
+
+            from ser.layers import FrameMask
+
+            classifier, stack = model.get_layer("classifier"), model.get_layer("fin_stack")
+            frames = keras.Input(shape=model.input_shape[1:], name="frames")
+            features = stack(frames)
+            inputs = [features, FrameMask(name="frame_mask")(frames)] if len(classifier.inputs) == 2 else features
+            to_pooled = keras.Model(frames, pooled_model(classifier)(inputs), name="pooled")
+        else:
+            to_pooled, classifier = pooled_model(model), model
+        return to_pooled, head_model(classifier), _find_layer(classifier, "speaker_norm")
+
+    def _inputs(self, part):
+        from ser.data import clip_frames, fit_clip
+        from ser.features import clip_features
+
+        if self.takes_frames:
+            return clip_frames(np.stack([fit_clip(c, self.settings.n_samples)[0] for c in part]), self.settings.n_frames)
+        return np.stack([clip_features(c, sr=self.settings.sr) for c in part])
+
+    def pooled(self, clips, batch_size=4):
+        """Per model, the pooled vectors of clips before speaker normalisation: a list of ``(len(clips), dim)``."""
+        out = [[] for _ in self.models]
+        for start in range(0, len(clips), batch_size):
+            x = self._inputs(clips[start : start + batch_size])
+            for parts, (pooled, _, _) in zip(out, self._parts):
+                parts.append(np.asarray(pooled.predict_on_batch(x)))
+        return [np.concatenate(p) for p in out]
+
+    def adapt(self, pooled):
+        """Set every model's speaker statistics from pooled vectors (:meth:`pooled`) of one speaker's windows."""
+        for vectors, (_, _, layer) in zip(pooled, self._parts):
+            layer.set_statistics(vectors.mean(axis=0), vectors.std(axis=0))
+
+    def classify(self, pooled):
+        """Class probabilities from pooled vectors (:meth:`pooled`), averaged over the models."""
+        return np.mean([np.asarray(head.predict_on_batch(p)) for p, (_, head, _) in zip(pooled, self._parts)], axis=0)
 
     @property
     def takes_frames(self):
@@ -103,16 +159,9 @@ class Predictor:
         probabilities : np.ndarray [shape=(len(clips), n_classes)]
             Averaged over the models.
         """
-        from ser.data import clip_frames, fit_clip
-        from ser.features import clip_features
-
         out = []
         for start in range(0, len(clips), batch_size):
-            part = clips[start : start + batch_size]
-            if self.takes_frames:
-                x = clip_frames(np.stack([fit_clip(c, self.settings.n_samples)[0] for c in part]), self.settings.n_frames)
-            else:
-                x = np.stack([clip_features(c, sr=self.settings.sr) for c in part])
+            x = self._inputs(clips[start : start + batch_size])
             # predict_on_batch runs Keras' compiled predict function: far less per-call overhead than eager calls
             out.append(np.mean([np.asarray(m.predict_on_batch(x)) for m in self.models], axis=0))
         return np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)
@@ -156,15 +205,27 @@ def audio_files(paths):
     return files, missing
 
 
-def predict_file(predictor, path, window, hop, offset, batch_size=4):
-    """Predict one file; returns its result dict (see the module docstring). Raises ``AudioError``."""
+def file_windows(predictor, path, window, hop, offset):
+    """Load one file and cut its windows: ``(signal, window start samples, windows)``. Raises ``AudioError``."""
     from data_prep.audio import load_audio
 
     sr = predictor.settings.sr
     y = load_audio(path, sr=sr, offset=offset)
     n_window, n_hop = int(round(window * sr)), max(1, int(round(hop * sr)))
     starts = window_starts(len(y), n_window, n_hop)
-    probs = predictor.predict_clips([y[s : s + n_window] for s in starts], batch_size=batch_size)
+    return y, starts, [y[s : s + n_window] for s in starts]
+
+
+def predict_file(predictor, path, window, hop, offset, batch_size=4):
+    """Predict one file; returns its result dict (see the module docstring). Raises ``AudioError``."""
+    y, starts, clips = file_windows(predictor, path, window, hop, offset)
+    return file_result(predictor, path, y, starts, predictor.predict_clips(clips, batch_size=batch_size), window, offset)
+
+
+def file_result(predictor, path, y, starts, probs, window, offset):
+    """The result dict of one file from its windows' probabilities."""
+    sr = predictor.settings.sr
+    n_window = int(round(window * sr))
     mean = probs.mean(axis=0)
     result = {
         "path": str(path),
@@ -205,6 +266,9 @@ def build_parser():
     parser.add_argument("--offset", type=float, help="seconds skipped at the start of each file "
                                                      "(default: the model's clip offset, 0.6 s)")
     parser.add_argument("--batch-size", type=int, default=4, help="windows per model call (default 4)")
+    parser.add_argument("--speaker-adapt", action=argparse.BooleanOptionalAction, default=True,
+                        help="for a model trained with --speaker-norm: take every file given as one speaker and "
+                             "normalise with their statistics (default); --no-speaker-adapt: the training speakers'")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     return parser
 
@@ -239,6 +303,36 @@ def main(argv=None):
         for item in failed:
             print(f"error: {item['path']}: {item['reason']} (skipped)", file=sys.stderr)
     results, audio_seconds, t0 = [], 0.0, time.perf_counter()
+
+    def emit(result):
+        nonlocal audio_seconds
+        results.append(result)
+        audio_seconds += result["analysed_seconds"]
+        if not args.json:
+            print(_format(result), flush=True)
+
+    adapted = False
+    if predictor.speaker_norm and args.speaker_adapt:  # two passes: every window's pooled vector, then the heads
+        loaded = []
+        for path in files:
+            try:
+                y, starts, clips = file_windows(predictor, path, window, args.hop, offset)
+            except AudioError as err:
+                failed.append({"path": str(path), "reason": str(err)})
+                if not args.json:
+                    print(f"error: {path}: {err} (skipped)", file=sys.stderr)
+                continue
+            loaded.append((path, y, starts, predictor.pooled(clips, args.batch_size)))
+        n_windows = sum(len(item[2]) for item in loaded)
+        if n_windows >= MIN_ADAPT_WINDOWS:
+            predictor.adapt([np.concatenate([item[3][m] for item in loaded]) for m in range(len(predictor.models))])
+            adapted = True
+        elif loaded and not args.json:
+            print(f"note: {n_windows} window(s) are too few to estimate the speaker's statistics (at least "
+                  f"{MIN_ADAPT_WINDOWS}); using the training speakers'", file=sys.stderr)
+        for path, y, starts, pooled in loaded:
+            emit(file_result(predictor, path, y, starts, predictor.classify(pooled), window, offset))
+        files = []
     for path in files:
         try:
             result = predict_file(predictor, path, window, args.hop, offset, args.batch_size)
@@ -247,15 +341,13 @@ def main(argv=None):
             if not args.json:
                 print(f"error: {path}: {err} (skipped)", file=sys.stderr)
             continue
-        results.append(result)
-        audio_seconds += result["analysed_seconds"]
-        if not args.json:
-            print(_format(result), flush=True)
+        emit(result)
     seconds = time.perf_counter() - t0
     rtf = seconds / audio_seconds if audio_seconds else None
     summary = {
         "model": str(args.model), "kind": predictor.kind, "models": predictor.model_files, "labels": predictor.labels,
-        "window": window, "hop": args.hop, "offset": offset, "files": results, "failed": failed,
+        "window": window, "hop": args.hop, "offset": offset, "speaker_norm": predictor.speaker_norm,
+        "speaker_adapted": adapted, "files": results, "failed": failed,
         "audio_seconds": round(audio_seconds, 3), "processing_seconds": round(seconds, 3),
         "real_time_factor": None if rtf is None else round(rtf, 5),
     }

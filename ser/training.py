@@ -70,6 +70,8 @@ DEFAULTS = {
     "pooling": "mean",
     "head": "seed",
     "feature_norm": "none",
+    "compress": "none",  # "log": log of the rms and mel values of every frame before pooling (not in the seed)
+    "speaker_norm": False,  # z-normalise pooled vectors per speaker (fixed features only; not in the seed)
     "mask_padding": True,  # pool over the frames with audio only; False: the seed's mean over all frames
     "final_model": False,
     "max_files": None,
@@ -120,7 +122,7 @@ def resolve_config(config, defaults=DEFAULTS):
     from data_prep.corpora import parse_corpus_arg
     from fin.distribute import STRATEGIES
     from ser.data import ClipSettings
-    from ser.model import FEATURE_NORMS, HEADS, POOLINGS
+    from ser.model import COMPRESSIONS, FEATURE_NORMS, HEADS, POOLINGS
 
     unknown = set(config) - set(defaults)
     if unknown:
@@ -149,7 +151,12 @@ def resolve_config(config, defaults=DEFAULTS):
         raise SERError(f"max_files must be an integer >= 1, got {config['max_files']!r}")
     if config["workers"] is not None and (not isinstance(config["workers"], int) or config["workers"] < 1):
         raise SERError(f"workers must be an integer >= 1, got {config['workers']!r}")
-    for key, valid in (("pooling", POOLINGS), ("head", HEADS), ("feature_norm", FEATURE_NORMS), ("strategy", STRATEGIES)):
+    config["speaker_norm"] = bool(config["speaker_norm"])
+    if config["speaker_norm"] and config["pooling"] == "attention":
+        raise SERError("speaker_norm normalises fixed pooled vectors; attention pooling is learned: use --pooling "
+                       "mean or stats")
+    for key, valid in (("pooling", POOLINGS), ("head", HEADS), ("feature_norm", FEATURE_NORMS),
+                       ("compress", COMPRESSIONS), ("strategy", STRATEGIES)):
         if config[key] not in valid:
             raise SERError(f"unknown {key} {config[key]!r}; expected one of {', '.join(valid)}")
     ClipSettings(offset=config["offset"], duration=config["duration"])  # raises on a bad value
@@ -261,7 +268,8 @@ def _fold_summary(m):
 def format_table(metrics, title):
     """The per-fold and pooled scores as a text table."""
     leaky = "  LEAKY (per-file split: speakers are shared between training and test)" if metrics["leaky"] else ""
-    lines = [f"{title}, protocol {metrics['protocol']}{leaky}",
+    norm = ", speaker-normalised" if metrics.get("speaker_norm") else ""
+    lines = [f"{title}, protocol {metrics['protocol']}{norm}{leaky}",
              f"{'fold':<18}{'test':>6}{'UA %':>8}{'WA %':>8}{'macro-F1':>10}{'w-F1':>8}{'epochs':>8}{'train s':>9}"]
     for f in metrics["folds"]:
         lines.append(f"{f['name']:<18}{f['n']:>6}{100 * f['ua']:>8.1f}{100 * f['wa']:>8.1f}{f['macro_f1']:>10.3f}"
@@ -392,6 +400,7 @@ def run(config, kind, inputs_class, model_info=None, verbose=None, progress=None
         history = fit_model.fit(**train_data, **fit_kwargs)
         train_seconds = time.time() - t0
         epochs_run = len(history.history.get("loss", []))
+        inputs.finalize(model, train_rows)
         _save_model(model, fold_dir / "model.keras")
         hist = plots.read_history(fold_dir / "history.csv")
         if final:
@@ -434,7 +443,7 @@ def run(config, kind, inputs_class, model_info=None, verbose=None, progress=None
     y_prob = np.concatenate(pooled_prob)
     pooled = classification_metrics(y_true, y_prob.argmax(axis=1), labels)
     result = {k: pooled[k] for k in ("ua", "wa", "macro_f1", "weighted_f1", "per_class", "labels", "confusion")}
-    result.update(folds=fold_results, protocol=config["protocol"], leaky=leaky)
+    result.update(folds=fold_results, protocol=config["protocol"], leaky=leaky, speaker_norm=config["speaker_norm"])
     _write_json(out / "metrics.json", result)
     plots.confusion_plot(pooled["confusion"], labels, out / "confusion.png",
                          title=f"{kind} {config['protocol']}{tag}: UA {100 * pooled['ua']:.1f} %")
@@ -447,7 +456,7 @@ def run(config, kind, inputs_class, model_info=None, verbose=None, progress=None
     _write_json(out / "ser_model.json", {
         "kind": kind, "input": inputs.kind, "labels": labels, "clip": settings.to_dict(),
         "models": fold_models, "final_model": "final/model.keras" if config["final_model"] else None,
-        "protocol": config["protocol"], "leaky": leaky, **(model_info or {}),
+        "protocol": config["protocol"], "leaky": leaky, "speaker_norm": config["speaker_norm"], **(model_info or {}),
     })
     _write_json(out / "run.json", {
         "kind": kind, "input": inputs.kind, "corpora": corpora, "files": len(utterances),
@@ -475,7 +484,7 @@ def add_common_arguments(parser):
 
     from data_prep.corpora import corpus_names
     from fin.distribute import STRATEGIES
-    from ser.model import FEATURE_NORMS, POOLINGS
+    from ser.model import COMPRESSIONS, FEATURE_NORMS, HEADS, POOLINGS
 
     parser.add_argument("--corpus", action="append", dest="corpora", metavar="NAME=PATH",
                         help=f"a corpus (repeatable); NAME in {', '.join(corpus_names())}. Default: the demo corpus")
@@ -497,6 +506,13 @@ def add_common_arguments(parser):
     parser.add_argument("--pooling", choices=list(POOLINGS), help="pooling over time (default mean, the seed's)")
     parser.add_argument("--feature-norm", choices=list(FEATURE_NORMS),
                         help="per-feature BatchNorm of the pooled vector before the head (default none, the seed's)")
+    parser.add_argument("--head", choices=list(HEADS), help="seed (the seed's 1D CNN, default) or mlp (a small "
+                                                            "regularised Dense head)")
+    parser.add_argument("--compress", choices=list(COMPRESSIONS),
+                        help="log: log of the rms and mel values before pooling (default none, the seed's)")
+    parser.add_argument("--speaker-norm", action=argparse.BooleanOptionalAction, default=None,
+                        help="z-normalise each clip's pooled vector with its speaker's statistics (test speakers: "
+                             "from their own unlabelled recordings); frozen FINs and the baseline only (default off)")
     parser.add_argument("--mask-padding", action=argparse.BooleanOptionalAction, default=None,
                         help="pool over the frames with audio only, not the zero padding of short clips (default: on; "
                              "--no-mask-padding is the seed's mean over all frames)")
@@ -525,3 +541,24 @@ def config_from_args(parser, args, defaults):
         return config
     except SERError as err:
         parser.error(str(err))
+
+
+def run_cli(parser, defaults, resolve, job, argv=None):
+    """The ``main()`` of ``ser.finetune`` and ``ser.baseline``: parse, resolve, run; returns the exit status.
+
+    Bad options end in ``parser.error`` (exit status 2); an error during the run prints ``error: ...`` and returns 1.
+    ``resolve(config)`` completes a configuration, ``job(config, **kwargs)`` runs it.
+    """
+    args = parser.parse_args(argv)
+    config = config_from_args(parser, args, defaults)
+    try:
+        config = resolve(config)
+    except SERError as err:
+        parser.error(str(err))
+    quiet = {"verbose": 0, "progress": False} if args.quiet else {}
+    try:
+        job(config, **quiet)
+    except SERError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0

@@ -12,11 +12,13 @@ from data_prep.demo import generate_demo_corpus
 from ser import baseline as ser_baseline
 from ser import finetune as ser_finetune
 from ser import predict as ser_predict
+from ser.training import config_from_args
 
 RUN_FILES = ["metrics.json", "run.json", "config.yaml", "ser_model.json", "confusion.png", "confusion.json",
              "learning_curves.png", "learning_curves.json", "predictions.csv"]
 FOLD_FILES = ["metrics.json", "history.csv", "model.keras", "confusion.png", "confusion.json", "learning_curves.png"]
-METRIC_KEYS = {"ua", "wa", "macro_f1", "weighted_f1", "per_class", "labels", "confusion", "folds", "protocol", "leaky"}
+METRIC_KEYS = {"ua", "wa", "macro_f1", "weighted_f1", "per_class", "labels", "confusion", "folds", "protocol", "leaky",
+               "speaker_norm"}
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +114,9 @@ def test_leaky_split_is_labelled_everywhere(demo, capsys):
     (["--epochs", "0"], "epochs"),
     (["--corpus", "nosuchcorpus=/tmp"], "nosuchcorpus"),
     (["--duration", "0.01"], "0.01"),
+    (["--speaker-norm"], "--freeze all"),  # fine-tuned FINs: the speaker statistics would move every step
+    (["--speaker-norm", "--freeze", "all", "--pooling", "attention"], "attention"),
+    (["--compress", "sqrt"], "sqrt"),
 ])
 def test_bad_options_exit_2_naming_the_value(argv, message, capsys):
     with pytest.raises(SystemExit) as exc:
@@ -164,7 +169,7 @@ def test_yaml_defaults_flags_override_and_a_saved_config_replays(frozen_run, tmp
     path = tmp_path / "ser.yaml"
     path.write_text("epochs: 3\nlr: 0.001\npooling: stats\nfreeze: mel,mfcc\n")
     args = parser.parse_args(["--config", str(path), "--epochs", "5"])
-    config = ser_finetune.resolve(ser_finetune.config_from_args(parser, args, ser_finetune.FINETUNE_DEFAULTS))
+    config = ser_finetune.resolve(config_from_args(parser, args, ser_finetune.FINETUNE_DEFAULTS))
     assert (config["epochs"], config["lr"], config["pooling"], config["freeze"]) == (5, 0.001, "stats", "mfcc,mel")
     assert config["out"] == "runs/ser/finetune-mfcc+mel-pretrained"
     saved = yaml.safe_load((frozen_run / "config.yaml").read_text())
@@ -173,3 +178,43 @@ def test_yaml_defaults_flags_override_and_a_saved_config_replays(frozen_run, tmp
     with pytest.raises(SystemExit) as exc:
         ser_finetune.main(["--config", str(path)])
     assert exc.value.code == 2 and "epochz" in capsys.readouterr().err
+
+
+def test_speaker_normalised_runs_and_predict_adapts_to_the_speaker(demo, capsys):
+    """--speaker-norm: runs for frozen FINs and the baseline, labelled; predict normalises with the inputs' stats."""
+    import keras
+
+    import ser  # noqa: F401  (registers the layers)
+
+    out = demo["base"] / "speaker_norm"
+    extra = ("--speaker-norm", "--head", "mlp", "--compress", "log", "--pooling", "stats")
+    assert ser_finetune.main(_args(demo, out, "--freeze", "all", *extra)) == 0
+    metrics = _check_run(out, 3, "loso")
+    assert metrics["speaker_norm"] is True
+    assert "speaker-normalised" in capsys.readouterr().out
+    card = json.loads((out / "ser_model.json").read_text())
+    assert card["speaker_norm"] is True and card["head"] == "mlp" and card["compress"] == "log"
+    # the saved fold model holds its training speakers' statistics, not the layer's zeros and ones
+    model = keras.saving.load_model(out / "folds" / "ravdess-01" / "model.keras", compile=False)
+    layer = model.get_layer("classifier").get_layer("speaker_norm")
+    assert layer.mean.shape == (2 * 162,) and np.abs(keras.ops.convert_to_numpy(layer.mean)).max() > 0.1
+
+    files = str(demo["root"] / "Actor_03")
+    argv = [files, "--model", str(out), "--window", "0.6", "--hop", "0.3", "--json"]
+    assert ser_predict.main(argv) == 0
+    adapted = json.loads(capsys.readouterr().out)
+    assert ser_predict.main(argv + ["--no-speaker-adapt"]) == 0
+    stored = json.loads(capsys.readouterr().out)
+    assert adapted["speaker_adapted"] is True and stored["speaker_adapted"] is False
+    assert len(adapted["files"]) == len(stored["files"]) == 8
+    p_adapted = np.array([list(f["probabilities"].values()) for f in adapted["files"]])
+    p_stored = np.array([list(f["probabilities"].values()) for f in stored["files"]])
+    assert not np.allclose(p_adapted, p_stored, atol=1e-3)
+
+    base = demo["base"] / "speaker_norm_baseline"
+    assert ser_baseline.main(_args(demo, base, "--speaker-norm", "--head", "mlp", "--protocol", "speaker-kfold",
+                                   "--folds", "2")) == 0
+    assert _check_run(base, 2, "speaker-kfold")["speaker_norm"] is True
+    capsys.readouterr()
+    assert ser_predict.main([files, "--model", str(base), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["speaker_adapted"] is True

@@ -178,3 +178,38 @@ def test_bad_names_raise_one_clear_error():
         load_fins("imagenet")
     with pytest.raises(SERError, match="at least 2"):
         build_ser_model(1)
+
+
+def test_log_compress_touches_only_the_energy_columns():
+    from ser.layers import LogCompress
+    from ser.model import energy_columns
+
+    columns = energy_columns()
+    assert columns == [33] + list(range(34, 162))  # rms, then the 128 mel bands
+    x = np.random.default_rng(0).uniform(0.01, 2.0, (2, 5, FEATURE_DIM)).astype(np.float32)
+    y = keras.ops.convert_to_numpy(LogCompress(columns)(x))
+    np.testing.assert_allclose(y[..., columns], np.log(x[..., columns] + 1e-6), rtol=1e-5)
+    others = [c for c in range(FEATURE_DIM) if c not in columns]
+    np.testing.assert_array_equal(y[..., others], x[..., others])
+
+
+def test_speaker_norm_shortcut_is_exact(frames):
+    """Training the head on per-speaker normalised pooled vectors is the full model with that speaker's statistics."""
+    from ser.layers import normalise_by_speaker, speaker_statistics
+    from ser.model import head_model, pooled_model
+
+    model = build_ser_model(4, freeze="all", n_frames=N_FRAMES, pooling="stats", compress="log", head="mlp",
+                            speaker_norm=True, seed=3)
+    classifier = model.get_layer("classifier")
+    cached = keras.ops.convert_to_numpy(model.get_layer("fin_stack")(frames))
+    pooled = keras.ops.convert_to_numpy(pooled_model(classifier)([cached, frame_mask(frames)]))
+    assert pooled.shape == (3, 2 * FEATURE_DIM)
+    speakers = np.array(["a", "a", "a"])
+    stats = speaker_statistics(pooled, speakers)
+    shortcut = keras.ops.convert_to_numpy(head_model(classifier)(normalise_by_speaker(pooled, speakers, stats)))
+    classifier.get_layer("speaker_norm").set_statistics(*stats["a"])
+    full = keras.ops.convert_to_numpy(model(frames, training=False))
+    np.testing.assert_allclose(full, shortcut, rtol=1e-4, atol=1e-6)
+    # and the statistics matter: the layer's defaults (0, 1) give other probabilities
+    classifier.get_layer("speaker_norm").set_statistics(np.zeros(2 * FEATURE_DIM), np.ones(2 * FEATURE_DIM))
+    assert not np.allclose(keras.ops.convert_to_numpy(model(frames, training=False)), full, atol=1e-4)
