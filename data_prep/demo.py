@@ -44,6 +44,7 @@ import numpy as np
 import scipy.signal
 import soundfile
 
+from data_prep.atomic import atomic_write
 from data_prep.errors import DataPrepError
 from data_prep.labels import SEED_EMOTIONS
 
@@ -678,25 +679,15 @@ def _corpus_files(n_speakers, utterances_per_emotion, emotions):
     return files
 
 
-def _write_atomic(path, write):
-    """Call ``write(tmp_path)`` then move the result onto ``path``, so ``path`` is never half written."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # hidden and not audio: loaders skip it
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _write_wav(path, y, sr):
     pcm = np.round(np.clip(y, -1.0, 1.0) * 32767.0).astype("<i2")  # 16-bit PCM, rounded here, not by libsndfile
-    _write_atomic(path, lambda tmp: soundfile.write(tmp, pcm, sr, format="WAV", subtype="PCM_16"))
+    # the temporary name is hidden (a leading dot), so the corpus loaders never pick up a half-written file
+    atomic_write(path, lambda tmp: soundfile.write(tmp, pcm, sr, format="WAV", subtype="PCM_16"))
 
 
 def _write_json(path, data):
     text = json.dumps(data, indent=1) + "\n"
-    _write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def _read_manifest(root):

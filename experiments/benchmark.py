@@ -4,6 +4,15 @@
 
     python -m experiments.benchmark data_prep [--files N] [--json OUT]
 
+    python -m experiments.benchmark ser [--files N] [--json OUT]
+
+``ser``: the SER model on one CPU core (TensorFlow limited to one thread, the process pinned to one core),
+as seconds of audio processed per second: the model alone on 2.5 s clips (batch 1, as a live stream, and
+batch 16), and the whole ``ser.predict`` path for one model (decode, resample, frame, model) on the files, one
+2.5 s clip (108 frames; shorter audio zero-padded, the same work) per file.
+Both the seed's recipe (mean pooling, the seed's head) and the speaker-normalised one (stats pooling, log, MLP
+head) are timed; their FINs are the same.
+
 ``data_prep``: per-frame target extraction. The seed's loop (five librosa calls on each frame alone)
 against :func:`data_prep.targets.targets_from_frames` on the same frames, vectorised in batches of up to
 2048 frames as the build does, and per file as :func:`data_prep.frame_targets` does. Frames come from the
@@ -158,7 +167,76 @@ def format_fin(r):
     return "\n".join(lines)
 
 
-BENCHMARKS = {"data_prep": (bench_data_prep, format_data_prep), "fin": (bench_fin, format_fin)}
+def _one_core():
+    """Pin this process to one CPU core and TensorFlow to one thread (before TensorFlow runs anything)."""
+    import tensorflow as tf
+
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def bench_ser(n_files=12, seconds=5.0):
+    """The SER model's speed on one core, as multiples of real time."""
+    _one_core()
+    from data_prep.audio import load_audio
+    from ser.data import ClipSettings, clip_frames, fit_clip
+    from ser.model import build_ser_model
+
+    settings = ClipSettings()
+    files = benchmark_files(n_files)
+    clips = [fit_clip(load_audio(p, offset=settings.offset, duration=settings.duration), settings.n_samples)[0]
+             for p in files]
+    frames = clip_frames(np.stack(clips), settings.n_frames)
+    recipes = {
+        "seed recipe (mean, seed head)": {},
+        "speaker-normalised (stats, log, mlp)": dict(pooling="stats", compress="log", head="mlp", speaker_norm=True),
+    }
+    result = {"benchmark": "ser", "clip_seconds": settings.duration, "files": len(files), "threads": 1,
+              "cores": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None, "models": {}}
+
+    def throughput(fn, batch):
+        """Clips per second of ``fn`` on batches of ``batch`` clips, over at least ``seconds``."""
+        fn(frames[:batch])
+        done, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            for start in range(0, len(frames) - batch + 1, batch):
+                fn(frames[start : start + batch])
+                done += batch
+        return done / (time.perf_counter() - t0)
+
+    for name, options in recipes.items():
+        model = build_ser_model(7, freeze="all", n_frames=settings.n_frames, seed=0, **options)
+        entry = {"params": int(model.count_params())}
+        for batch in (1, 16):
+            clips_per_s = throughput(model.predict_on_batch, batch)
+            entry[f"batch{batch}_x_real_time"] = clips_per_s * settings.duration
+        result["models"][name] = entry
+
+        def pipeline():  # as ser.predict does for each file: decode, resample, one clip, the model
+            for path in files:
+                y = load_audio(path, offset=settings.offset, duration=settings.duration)
+                model.predict_on_batch(clip_frames(fit_clip(y, settings.n_samples)[0][None], settings.n_frames))
+
+        t, _ = _timed(pipeline, repeat=3)
+        # per clip of 2.5 s: a file with less audio after the offset is zero-padded to 108 frames, same work
+        entry["pipeline_x_real_time"] = len(files) * settings.duration / t
+    return result
+
+
+def format_ser(r):
+    lines = [f"SER model on one CPU core (1 TensorFlow thread), {r['clip_seconds']} s clips from {r['files']} files; "
+             "multiples of real time"]
+    lines.append(f"  {'':<38}{'params':>10}{'batch 1':>10}{'batch 16':>10}{'predict path':>14}")
+    for name, m in r["models"].items():
+        lines.append(f"  {name:<38}{m['params']:>10,}{m['batch1_x_real_time']:>9.0f}x{m['batch16_x_real_time']:>9.0f}x"
+                     f"{m['pipeline_x_real_time']:>13.0f}x")
+    return "\n".join(lines)
+
+
+BENCHMARKS = {"data_prep": (bench_data_prep, format_data_prep), "fin": (bench_fin, format_fin),
+              "ser": (bench_ser, format_ser)}
 
 
 def main(argv=None):

@@ -61,6 +61,7 @@ from typing import Callable
 
 import numpy as np
 
+from data_prep.atomic import atomic_write_text
 from fin.errors import FINError
 
 #: The shared corpora (``../shared/data`` from the project root), used for parity frames when present.
@@ -686,18 +687,6 @@ def check_parity(model, exported, frames, atol=None, rtol=DEFAULT_RTOL):
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _write_atomic(path, data):
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _sidecar(path):
     return path.with_name(path.name + ".json")
 
@@ -786,7 +775,7 @@ def export_model(model, fmt, out, frames=None, atol=None, rtol=DEFAULT_RTOL, mod
     if not report["passed"]:
         report["file"] = str(target)
     os.replace(tmp, target)
-    _write_atomic(_sidecar(target), (json.dumps(report, indent=2) + "\n").encode())
+    atomic_write_text(_sidecar(target), json.dumps(report, indent=2) + "\n")
     if not report["passed"]:
         raise ParityError(f"{export_format.name} export of {report['model']} disagrees with Keras: " + _summary(report)
                           + f"; kept as {target} for inspection", report)

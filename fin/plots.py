@@ -9,7 +9,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def _save(fig, path):
+def save_figure(fig, path):
+    """Lay out, write ``path`` (PNG, 110 dpi) and close the figure; returns ``path``. Shared with :mod:`ser.plots`."""
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -32,7 +33,7 @@ def learning_curves(history_csv, path, title=""):
     ax[0].set(xlabel="epoch", ylabel="loss", yscale="log", title=f"{title} loss".strip())
     ax[0].legend()
     ax[1].set(xlabel="epoch", ylabel="learning rate", yscale="log", title="learning rate")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def r2_bars(per_output, path, feature=""):
@@ -43,7 +44,7 @@ def r2_bars(per_output, path, feature=""):
     ax.axhline(0.99, color="k", lw=0.8, ls="--", label="0.99")
     ax.set(xlabel="output", ylabel="R²", ylim=(min(0, per_output.min()) - 0.05, 1.02), title=f"{feature} per-output R²")
     ax.legend(loc="lower right")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def utterance_comparison(target, output, path, feature="", seconds_per_frame=512 / 22050):
@@ -56,7 +57,7 @@ def utterance_comparison(target, output, path, feature="", seconds_per_frame=512
         ax.plot(t, output[:, 0], label="FIN", ls="--")
         ax.set(xlabel="time (s)", ylabel=feature, title=f"{feature}: FIN against librosa")
         ax.legend()
-        return _save(fig, path)
+        return save_figure(fig, path)
     show_t, show_o = target, output
     if feature == "mel":  # linear power spans decades: show it in dB
         show_t, show_o = 10 * np.log10(np.maximum(target, 1e-10)), 10 * np.log10(np.maximum(output, 1e-10))

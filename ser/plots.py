@@ -3,18 +3,10 @@
 import csv
 import json
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-
-def _save(fig, path):
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+from fin.plots import plt
+from fin.plots import save_figure as _save
 
 
 def confusion_plot(confusion, labels, path, title=""):
