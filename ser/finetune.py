@@ -13,6 +13,10 @@ Defaults: Adam lr 5e-4, batch 64, 70 epochs at most, ``ReduceLROnPlateau(loss, 0
 early stopping on the validation speakers of each fold, class weights, the seed's clips (2.5 s from 0.6 s, 108
 frames) and augmented copies in the training part only, leave-one-speaker-out, the demo corpus.
 
+Beyond the seed (measured in the README): ``--pooling stats --compress log --speaker-norm --head mlp`` pools mean
+and standard deviation of the log-compressed features, normalises each clip's pooled vector with its speaker's
+statistics and uses a small MLP head; ``--speaker-norm`` needs ``--freeze all``.
+
 With ``--freeze all`` the FIN outputs are computed once per clip and only the pooling and head are trained: an
 exact shortcut (see :mod:`ser.inputs`). Otherwise every step runs through the FINs; on a CPU that is slow (the
 chroma FIN alone costs most), so use a GPU or ``--max-files`` / ``--duration`` to try it.

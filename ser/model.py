@@ -6,7 +6,9 @@
       -> MergeFrames                        (batch * n_frames, 2048): every frame of the batch at once
       -> zcr, chroma, mfcc, rms, mel FINs   one keras.Model each, (batch * n_frames, dim)
       -> Concatenate, SplitFrames           (batch, n_frames, 162)          = the "fin_stack" sub-model
+      -> [LogCompress of rms and mel]       compress="log" (not in the seed)
       -> pooling over time                  (batch, 162); 324 for "stats"
+      -> [SpeakerNormalization]             speaker_norm=True (not in the seed)
       -> head                               (batch, n_classes) softmax      = the "classifier" sub-model
 
 The FINs run on all frames of a batch in one call (a reshape, no Python loop over frames). The features are
