@@ -24,13 +24,13 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from data_prep import corpora
 from data_prep.atomic import atomic_write_text
 from data_prep.audio import AudioError, load_audio
 from data_prep.augment import SEED_AUGMENTATION, Augmenter
 from data_prep.errors import DataPrepError
+from data_prep.options import load_options
 from data_prep.splits import SPLITS, SPLITTERS, assign_splits, speaker_key
 from data_prep.targets import FEATURES, FRAME_LENGTH, HOP_LENGTH, SR, TARGET_SETS, check_target_set, frame_signal, targets_from_frames
 
@@ -251,19 +251,6 @@ def build_store(config, progress=True):
     return summary
 
 
-def _load_yaml(path):
-    try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise DataPrepError(f"cannot read config {path}: {err}") from None
-    if not isinstance(data, dict):
-        raise DataPrepError(f"config {path} must be a mapping of option: value")
-    unknown = set(data) - set(DEFAULTS)
-    if unknown:
-        raise DataPrepError(f"config {path}: unknown option(s) {', '.join(sorted(unknown))}; expected {', '.join(DEFAULTS)}")
-    return data
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m data_prep.build", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -287,7 +274,7 @@ def parse_args(argv=None):
     try:
         config = dict(DEFAULTS)
         if args.config:
-            config.update(_load_yaml(args.config))
+            config.update(load_options(args.config, DEFAULTS))
         for key in DEFAULTS:
             value = getattr(args, key, None)
             if value is not None:

@@ -31,6 +31,7 @@ import numpy as np
 import yaml
 
 from data_prep.atomic import atomic_write, atomic_write_text
+from data_prep.options import load_options
 from fin.distribute import STRATEGIES, make_strategy, prebuild, worker_info
 from fin.errors import FINError
 from fin.registry import architecture_names, feature_names
@@ -233,17 +234,6 @@ def _write_plots(model, data, split, feature, out, metrics, plots, predict_split
             plots.utterance_comparison(target, output, out / "utterance.png", feature=feature)
 
 
-def _load_yaml(path):
-    try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise FINError(f"cannot read config {path}: {err}") from None
-    unknown = set(data) - set(DEFAULTS) - {"loss"}
-    if unknown:
-        raise FINError(f"config {path}: unknown option(s) {', '.join(sorted(unknown))}; expected {', '.join(DEFAULTS)}")
-    return data
-
-
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m fin.train", description=__doc__.split("\n\n")[0])
     parser.add_argument("--feature", choices=feature_names())
@@ -270,9 +260,9 @@ def main(argv=None):
     try:
         config = {}
         if args.resume and args.out and (args.out / "config.yaml").is_file():
-            config.update(_load_yaml(args.out / "config.yaml"))
+            config.update(load_options(args.out / "config.yaml", [*DEFAULTS, "loss"], FINError))
         if args.config:
-            config.update(_load_yaml(args.config))
+            config.update(load_options(args.config, [*DEFAULTS, "loss"], FINError))
         config.update({k: v for k, v in vars(args).items() if k in DEFAULTS and v is not None})
         config = resolve_config({k: str(v) if isinstance(v, Path) else v for k, v in config.items()})
         config["resume"] = args.resume

@@ -43,6 +43,7 @@ import numpy as np
 import yaml
 
 from data_prep.atomic import atomic_write, atomic_write_text
+from data_prep.options import load_options
 from data_prep.errors import DataPrepError
 from data_prep.labels import EMOTIONS
 from ser.errors import SERError
@@ -167,20 +168,6 @@ def resolve_config(config, defaults=DEFAULTS):
         except DataPrepError as err:
             raise SERError(str(err)) from None
     return config
-
-
-def load_yaml(path, defaults):
-    """Options from a YAML file (the names of ``config.yaml``); unknown names raise :class:`SERError`."""
-    try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise SERError(f"cannot read config {path}: {err}") from None
-    if not isinstance(data, dict):
-        raise SERError(f"config {path} must be a mapping of option: value")
-    unknown = set(data) - set(defaults)
-    if unknown:
-        raise SERError(f"config {path}: unknown option(s) {', '.join(sorted(unknown))}; expected some of {', '.join(defaults)}")
-    return data
 
 
 # ------------------------------------------------------------------------------------------------ data
@@ -533,7 +520,7 @@ def config_from_args(parser, args, defaults):
     config = {}
     try:
         if args.config:
-            config.update(load_yaml(args.config, defaults))
+            config.update(load_options(args.config, defaults, SERError))
         for key in defaults:
             value = getattr(args, key, None)
             if value is not None:
