@@ -123,8 +123,10 @@ class Inputs:
         """After a fold's training: set the saved model's ``speaker_norm`` layer to the training speakers' statistics."""
         if not self.config.get("speaker_norm"):
             return
+        from ser.model import find_layer
+
         original = train_rows[self.cache.copy[train_rows] == "original"]
-        layer = _find_layer(model, "speaker_norm")
+        layer = find_layer(model, "speaker_norm")
         layer.set_statistics(self.pooled[original].mean(axis=0), self.pooled[original].std(axis=0))
 
     def _normalise_by_speaker(self, pooled):
@@ -152,21 +154,6 @@ class Inputs:
         if weights is not None:
             out["sample_weight"] = weights
         return out
-
-
-def _find_layer(model, name):
-    """A layer of ``model`` or of one of its sub-models, by name."""
-    import keras
-
-    for layer in model.layers:
-        if layer.name == name:
-            return layer
-        if isinstance(layer, keras.Model):
-            try:
-                return _find_layer(layer, name)
-            except SERError:
-                pass
-    raise SERError(f"model {model.name!r} has no layer {name!r}")
 
 
 def _pooled_vectors(pooled_model, x, batch_size=256):

@@ -7,6 +7,7 @@ Axis convention: ``(batch, n_frames, ...)``; one row per 2048-sample frame, feat
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 # ------------------------------------------------------------------------------------------ pure functions
@@ -297,8 +298,6 @@ class SpeakerNormalization(keras.layers.Layer):
 
     def set_statistics(self, mean, std):
         """Set the speaker's mean and standard deviation (``(dim,)`` each; ``eps`` is added to ``std``)."""
-        import numpy as np
-
         self.mean.assign(np.asarray(mean, dtype="float32"))
         self.std.assign(np.asarray(std, dtype="float32") + self.eps)
 
@@ -330,8 +329,6 @@ def speaker_statistics(pooled, speakers, reference=None):
     stats : dict
         Speaker -> ``(mean, std)``, each ``(dim,)``.
     """
-    import numpy as np
-
     speakers = np.asarray(speakers)
     reference = np.ones(len(speakers), bool) if reference is None else np.asarray(reference, bool)
     stats = {}
@@ -346,8 +343,6 @@ def speaker_statistics(pooled, speakers, reference=None):
 def normalise_by_speaker(pooled, speakers, stats, eps=1e-6):
     """Each row z-normalised with its speaker's statistics (:func:`speaker_statistics`), as
     :class:`SpeakerNormalization` does."""
-    import numpy as np
-
     out = np.empty_like(pooled, dtype=np.float32)
     for s, (mean, std) in stats.items():
         rows = np.asarray(speakers) == s

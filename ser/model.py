@@ -303,26 +303,34 @@ def _compress(x, compress):
     return sl.LogCompress(energy_columns(), name="compress")(x) if compress == "log" else x
 
 
+def find_layer(model, name, nested=True):
+    """A layer of ``model``, or with ``nested`` of one of its sub-models (``fin_stack``, ``classifier``), by name.
+
+    Raises :class:`SERError` naming the model if there is none.
+    """
+    for layer in model.layers:
+        if layer.name == name:
+            return layer
+        if nested and isinstance(layer, keras.Model):
+            try:
+                return find_layer(layer, name)
+            except SERError:
+                pass
+    raise SERError(f"model {model.name!r} has no layer {name!r}")
+
+
 def head_model(model):
     """The part of a classifier (or baseline model) after its ``speaker_norm`` layer: ``(batch, dim) -> probs``.
 
     It shares its layers with ``model``; training it trains ``model``'s head. Raises :class:`SERError` if the
     model has no ``speaker_norm`` layer.
     """
-    try:
-        layer = model.get_layer("speaker_norm")
-    except ValueError:
-        raise SERError(f"model {model.name!r} has no speaker_norm layer") from None
-    return keras.Model(layer.output, model.output, name="head")
+    return keras.Model(find_layer(model, "speaker_norm", nested=False).output, model.output, name="head")
 
 
 def pooled_model(model):
     """The part of a classifier (or baseline model) before its ``speaker_norm`` layer: inputs -> pooled vector."""
-    try:
-        layer = model.get_layer("speaker_norm")
-    except ValueError:
-        raise SERError(f"model {model.name!r} has no speaker_norm layer") from None
-    return keras.Model(model.inputs, layer.input, name="pooled")
+    return keras.Model(model.inputs, find_layer(model, "speaker_norm", nested=False).input, name="pooled")
 
 
 def build_classifier(n_classes, *, n_frames=108, dim=FEATURE_DIM, pooling="mean", head="seed", feature_norm="none",

@@ -98,8 +98,7 @@ class Predictor:
     @staticmethod
     def _split(model):
         """``(pooled, head, speaker_norm layer)`` of a model with speaker normalisation."""
-        from ser.inputs import _find_layer
-        from ser.model import head_model, pooled_model
+        from ser.model import find_layer, head_model, pooled_model
 
         if model.name == "ser":
             import keras
@@ -113,7 +112,7 @@ class Predictor:
             to_pooled = keras.Model(frames, pooled_model(classifier)(inputs), name="pooled")
         else:
             to_pooled, classifier = pooled_model(model), model
-        return to_pooled, head_model(classifier), _find_layer(classifier, "speaker_norm")
+        return to_pooled, head_model(classifier), find_layer(classifier, "speaker_norm")
 
     def _inputs(self, part):
         from ser.data import clip_frames, fit_clip
@@ -216,12 +215,6 @@ def file_windows(predictor, path, window, hop, offset):
     return y, starts, [y[s : s + n_window] for s in starts]
 
 
-def predict_file(predictor, path, window, hop, offset, batch_size=4):
-    """Predict one file; returns its result dict (see the module docstring). Raises ``AudioError``."""
-    y, starts, clips = file_windows(predictor, path, window, hop, offset)
-    return file_result(predictor, path, y, starts, predictor.predict_clips(clips, batch_size=batch_size), window, offset)
-
-
 def file_result(predictor, path, y, starts, probs, window, offset):
     """The result dict of one file from its windows' probabilities."""
     sr = predictor.settings.sr
@@ -311,37 +304,31 @@ def main(argv=None):
         if not args.json:
             print(_format(result), flush=True)
 
-    adapted = False
-    if predictor.speaker_norm and args.speaker_adapt:  # two passes: every window's pooled vector, then the heads
-        loaded = []
-        for path in files:
-            try:
-                y, starts, clips = file_windows(predictor, path, window, args.hop, offset)
-            except AudioError as err:
-                failed.append({"path": str(path), "reason": str(err)})
-                if not args.json:
-                    print(f"error: {path}: {err} (skipped)", file=sys.stderr)
-                continue
-            loaded.append((path, y, starts, predictor.pooled(clips, args.batch_size)))
-        n_windows = sum(len(item[2]) for item in loaded)
-        if n_windows >= MIN_ADAPT_WINDOWS:
-            predictor.adapt([np.concatenate([item[3][m] for item in loaded]) for m in range(len(predictor.models))])
-            adapted = True
-        elif loaded and not args.json:
-            print(f"note: {n_windows} window(s) are too few to estimate the speaker's statistics (at least "
-                  f"{MIN_ADAPT_WINDOWS}); using the training speakers'", file=sys.stderr)
-        for path, y, starts, pooled in loaded:
-            emit(file_result(predictor, path, y, starts, predictor.classify(pooled), window, offset))
-        files = []
+    adapt = predictor.speaker_norm and args.speaker_adapt
+    loaded = []  # with speaker adaptation: (path, signal, window starts, pooled vectors) of every file first
     for path in files:
         try:
-            result = predict_file(predictor, path, window, args.hop, offset, args.batch_size)
+            y, starts, clips = file_windows(predictor, path, window, args.hop, offset)
         except AudioError as err:
             failed.append({"path": str(path), "reason": str(err)})
             if not args.json:
                 print(f"error: {path}: {err} (skipped)", file=sys.stderr)
             continue
-        emit(result)
+        if adapt:
+            loaded.append((path, y, starts, predictor.pooled(clips, args.batch_size)))
+        else:
+            emit(file_result(predictor, path, y, starts, predictor.predict_clips(clips, args.batch_size), window, offset))
+    adapted = False
+    if loaded:  # the speaker's statistics over every window of every file, then the heads
+        n_windows = sum(len(item[2]) for item in loaded)
+        if n_windows >= MIN_ADAPT_WINDOWS:
+            predictor.adapt([np.concatenate([item[3][m] for item in loaded]) for m in range(len(predictor.models))])
+            adapted = True
+        elif not args.json:
+            print(f"note: {n_windows} window(s) are too few to estimate the speaker's statistics (at least "
+                  f"{MIN_ADAPT_WINDOWS}); using the training speakers'", file=sys.stderr)
+        for path, y, starts, pooled in loaded:
+            emit(file_result(predictor, path, y, starts, predictor.classify(pooled), window, offset))
     seconds = time.perf_counter() - t0
     rtf = seconds / audio_seconds if audio_seconds else None
     summary = {
