@@ -13,6 +13,14 @@ batch 16), and the whole ``ser.predict`` path for one model (decode, resample, f
 Both the seed's recipe (mean pooling, the seed's head) and the speaker-normalised one (stats pooling, log, MLP
 head) are timed; their FINs are the same.
 
+``fin-train``: learning speed. ``python -m experiments.benchmark fin-train [--data STORE] [--features mfcc ...]
+[--budget SECONDS] [--archs paper compact quadratic] [--out DIR]`` trains each architecture with ``fin.train``
+(its own recipe: the seed's for ``paper`` and ``compact``, the teacher recipe for ``quadratic``) on the same
+store's training split for the same wall-time budget, one after the other in one process, in epochs of 50 steps,
+and records the validation speakers' R² (variance-weighted for mel) after every epoch against the wall time;
+then R² of the final model on the test speakers. Writes ``fin_train.json`` and ``fin_train.png`` (R² against
+wall time, one panel per feature, the seed's in-domain R² as a dashed line) into ``--out``.
+
 ``data_prep``: per-frame target extraction. The seed's loop (five librosa calls on each frame alone)
 against :func:`data_prep.targets.targets_from_frames` on the same frames, vectorised in batches of up to
 2048 frames as the build does, and per file as :func:`data_prep.frame_targets` does. Frames come from the
@@ -150,7 +158,7 @@ def bench_fin(n_files=12, batch_size=1024, repeat=3):
     result = {"benchmark": "fin", "frames": int(n), "batch_size": batch_size, "librosa_fps": n / t_librosa, "presets": {}}
     for f in FEATURES:
         t, _ = _timed(runner(presets[f]), repeat)
-        result["presets"][f] = {"arch": fin.list_presets()[f]["arch"], "params": int(presets[f].count_params()), "fps": n / t,
+        result["presets"][f] = {"arch": fin.list_presets("closed-form")[f]["arch"], "params": int(presets[f].count_params()), "fps": n / t,
                                 "ratio_to_librosa": (n / t) / (n / t_librosa)}
     t, _ = _timed(runner(together), repeat)
     result["together_fps"] = n / t
@@ -235,8 +243,79 @@ def format_ser(r):
     return "\n".join(lines)
 
 
+#: The seed's in-domain test R² per feature (shared/reference/seed-systems.md), drawn as the goal line.
+SEED_R2 = {"rms": 0.985, "zcr": 0.935, "chroma": 0.932, "mfcc": 0.917, "mel": 0.969}
+
+
+def bench_fin_train(data=None, features=("mfcc",), archs=("paper", "compact", "quadratic"), budget=300.0,
+                    steps_per_epoch=50, out=Path("runs/benchmark/fin_train"), test_frames=20000, seed=0):
+    """Held-out R² against wall time for each architecture, trained for the same budget on the same store."""
+    import csv
+    import tempfile
+
+    from fin.registry import get_feature
+    from fin.train import demo_store, train
+
+    data = Path(data) if data else demo_store()
+    result = {"store": str(data), "budget_seconds": budget, "steps_per_epoch": steps_per_epoch, "seed_r2": SEED_R2,
+              "runs": {}}
+    with tempfile.TemporaryDirectory() as work:
+        for feature in features:
+            key = "val_r2_vw" if get_feature(feature).metric == "r2_vw" else "val_r2"
+            for arch in archs:
+                run = Path(work) / f"{feature}-{arch}"
+                metrics = train({"feature": feature, "arch": arch, "data": str(data), "epochs": 100000,
+                                 "steps_per_epoch": steps_per_epoch, "time_budget": budget, "seed": seed,
+                                 "early_stopping_patience": 0, "test_frames": test_frames, "out": str(run)})
+                with open(run / "history.csv") as f:
+                    rows = list(csv.DictReader(f))
+                curve = [[float(r["wall_seconds"]), float(r[key])] for r in rows if r.get(key) not in (None, "")]
+                test = metrics["r2_vw" if key == "val_r2_vw" else "r2"]
+                result["runs"][f"{feature}/{arch}"] = {"feature": feature, "arch": arch, "params": metrics["params"],
+                                                       "epochs": len(rows), "curve": curve, "test_r2": test}
+                print(f"{feature:<7} {arch:<10} {len(rows):>4} epochs in {curve[-1][0] if curve else 0:.0f} s: "
+                      f"validation R² {curve[-1][1] if curve else float('nan'):.4f}, test R² {test:.4f}", flush=True)
+    out.mkdir(parents=True, exist_ok=True)
+    _plot_fin_train(result, out / "fin_train.png")
+    (out / "fin_train.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def _plot_fin_train(result, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from fin.plots import save_figure
+
+    features = list(dict.fromkeys(r["feature"] for r in result["runs"].values()))
+    fig, axes = plt.subplots(1, len(features), figsize=(5 * len(features), 4), squeeze=False)
+    for ax, feature in zip(axes[0], features):
+        for run in result["runs"].values():
+            if run["feature"] == feature and run["curve"]:
+                t, r2 = np.array(run["curve"]).T
+                ax.plot(t / 60, np.clip(r2, -0.5, 1.0), marker=".", label=f"{run['arch']} (test {run['test_r2']:.3f})")
+        ax.axhline(SEED_R2[feature], ls="--", color="k", lw=1, label=f"seed, in-domain ({SEED_R2[feature]})")
+        ax.set(title=feature, xlabel="wall time (min)", ylabel="validation R²" + (" (vw)" if feature == "mel" else ""),
+               ylim=(-0.5, 1.02))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+    save_figure(fig, path)
+
+
+def format_fin_train(r):
+    lines = [f"FIN learning speed: {r['budget_seconds']:.0f} s per architecture on {r['store']}"]
+    for name, run in r["runs"].items():
+        reached = next((t for t, v in run["curve"] if v >= r["seed_r2"][run["feature"]]), None)
+        when = f"reached the seed's {r['seed_r2'][run['feature']]} at {reached:.0f} s" if reached is not None else "never reached the seed's R²"
+        lines.append(f"  {name:<18} {run['epochs']:>4} epochs, final validation R² {run['curve'][-1][1] if run['curve'] else float('nan'):.4f}, "
+                     f"test R² {run['test_r2']:.4f}; {when}")
+    return "\n".join(lines)
+
+
 BENCHMARKS = {"data_prep": (bench_data_prep, format_data_prep), "fin": (bench_fin, format_fin),
-              "ser": (bench_ser, format_ser)}
+              "ser": (bench_ser, format_ser), "fin-train": (bench_fin_train, format_fin_train)}
 
 
 def main(argv=None):
@@ -244,11 +323,29 @@ def main(argv=None):
     parser.add_argument("name", choices=sorted(BENCHMARKS), help="what to benchmark")
     parser.add_argument("--files", type=int, default=12, help="files per shared corpus (default 12)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    fin_train = parser.add_argument_group("fin-train")
+    fin_train.add_argument("--data", type=Path, help="store to train on (default: the demo corpus store)")
+    fin_train.add_argument("--features", nargs="+", default=["mfcc"], choices=("rms", "zcr", "chroma", "mfcc", "mel"))
+    fin_train.add_argument("--archs", nargs="+", default=["paper", "compact", "quadratic"])
+    fin_train.add_argument("--budget", type=float, default=300.0, help="seconds of training per architecture (default 300)")
+    fin_train.add_argument("--out", type=Path, default=Path("runs/benchmark/fin_train"), help="folder for the PNG and JSON")
     args = parser.parse_args(argv)
     if args.files < 1:
         parser.error(f"--files must be at least 1, got {args.files}")
+    if not args.budget > 0:
+        parser.error(f"--budget must be a positive number of seconds, got {args.budget}")
+    if args.data is not None and not args.data.is_file():
+        parser.error(f"--data {args.data}: no such store")
     run, fmt = BENCHMARKS[args.name]
-    result = run(args.files)
+    if args.name == "fin-train":
+        from fin.registry import architecture_names
+
+        unknown = [a for a in args.archs if a not in architecture_names()]
+        if unknown:
+            parser.error(f"unknown architecture(s) {', '.join(unknown)}; expected some of {', '.join(architecture_names())}")
+        result = run(args.data, args.features, args.archs, args.budget, out=args.out)
+    else:
+        result = run(args.files)
     result["machine"] = machine_info()
     print(fmt(result))
     if args.json:

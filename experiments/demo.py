@@ -31,7 +31,7 @@ def fin_step(store, out, seed):
     rows = []
     for feature in FEATURES:
         m = evaluate_model(fin.load_preset(feature), store, "test", feature)
-        rows.append({"model": f"preset {feature} ({fin.list_presets()[feature]['arch']})", "feature": feature, **m})
+        rows.append({"model": f"preset {feature} ({fin.list_presets('closed-form')[feature]['arch']})", "feature": feature, **m})
     trained = train({"feature": "rms", "arch": "compact", "data": str(store), "epochs": 4, "steps_per_epoch": 150,
                      "seed": seed, "out": str(out / "fin-rms-compact")}, verbose=0)
     rows.append({"model": "rms compact, trained 4 x 150 steps", **trained})

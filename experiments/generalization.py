@@ -27,8 +27,8 @@ Files that cannot be labelled or read are skipped with their path and reason, li
 (``"skipped"``); the rest of the corpus still reports. Without ``--corpus`` the script runs on the built-in demo
 corpus (:mod:`data_prep.demo`).
 
-``--fins`` (default ``presets``) takes any mix of: ``presets`` (every shipped preset, :func:`fin.list_presets`); a
-preset name (``mfcc``); a ``.keras`` file; a ``fin.train`` output folder (holding ``model.keras``); or a folder of
+``--fins`` (default ``presets``) takes any mix of: ``presets`` or ``closed-form`` (every shipped closed-form preset,
+:func:`fin.list_presets`); ``learned`` (every preset of the learned family); a preset name (``mfcc``, ``learned:mfcc``); a ``.keras`` file; a ``fin.train`` output folder (holding ``model.keras``); or a folder of
 run folders ``<feature>*/model.keras`` (or of files ``<feature>*.keras``). A model's feature is read from its name
 (``<feature>_<arch>``, as :func:`fin.build_model` names it), else from its file or folder name. Later arguments
 replace earlier ones for the same feature (``--fins presets runs/mfcc_new``).
@@ -241,17 +241,19 @@ def _checked(model, source, hints=()):
 def _resolve_one(spec):
     """The FINs one ``--fins`` argument names, as feature -> :class:`LoadedFIN`."""
     from fin.errors import FINError
-    from fin.presets import list_presets, load_model_spec, load_preset
+    from fin.presets import FAMILIES, FAMILY_ALIASES, family_dir, family_name, is_preset_name, list_presets, load_model_spec, load_preset, split_preset_name
 
     try:
-        if spec == "presets":
-            index = list_presets()
+        if spec in FAMILIES or spec in FAMILY_ALIASES:
+            family = family_name(spec)
+            index = list_presets(family)
             if not index:
                 raise GeneralizationError(
-                    "no presets are shipped (fin/presets/index.json is missing or empty); pass model folders, "
-                    ".keras files or preset names instead"
+                    f"no {family} presets are shipped ({family_dir(family) / 'index.json'} is missing or empty); pass model "
+                    "folders, .keras files or preset names instead"
                 )
-            loaded = [_checked(load_preset(name), f"preset:{name}", (meta.get("feature", ""), name))
+            prefix = "preset" if family == "closed-form" else family
+            loaded = [_checked(load_preset(name, family), f"{prefix}:{name}", (meta.get("feature", ""), name))
                       for name, meta in index.items()]  # fmt: skip
         else:
             path = Path(spec).expanduser()
@@ -269,12 +271,15 @@ def _resolve_one(spec):
                 model = load_model_spec(path)
                 target = path / "model.keras" if path.is_dir() else path
                 loaded = [_checked(model, str(target.resolve()), (path.name, path.parent.name))]
-            elif spec in list_presets():
-                loaded = [_checked(load_preset(spec), f"preset:{spec}", (list_presets()[spec].get("feature", ""), spec))]
+            elif is_preset_name(spec):
+                family, name = split_preset_name(spec)
+                meta = list_presets(family)[name]
+                prefix = "preset" if family == "closed-form" else family
+                loaded = [_checked(load_preset(name, family), f"{prefix}:{name}", (meta.get("feature", ""), name))]
             else:
                 raise GeneralizationError(
-                    f"{spec!r} is neither 'presets', a folder, a .keras file nor a preset name "
-                    f"(shipped: {', '.join(list_presets()) or 'none'})"
+                    f"{spec!r} is neither 'presets' (or 'closed-form'), 'learned', a folder, a .keras file nor a preset "
+                    f"name (shipped: {', '.join(list_presets('closed-form')) or 'none'}; learned:NAME for the learned family)"
                 )
     except FINError as err:
         raise GeneralizationError(str(err)) from None
@@ -282,7 +287,7 @@ def _resolve_one(spec):
         raise GeneralizationError(f"cannot load {spec!r}: {type(err).__name__}: {err}") from None
     found = {}
     for item in loaded:
-        if item.feature in found and spec != "presets":
+        if item.feature in found and spec not in FAMILIES and spec not in FAMILY_ALIASES:
             raise GeneralizationError(
                 f"{spec!r} holds more than one {item.feature} FIN ({found[item.feature].source} and {item.source}); "
                 "pass the one you mean"
@@ -785,8 +790,8 @@ def build_parser():
                         help=f"a corpus to evaluate on, NAME one of {', '.join(corpus_names())}; repeatable "
                              "(default: the built-in demo corpus)")  # fmt: skip
     parser.add_argument("--fins", nargs="+", default=["presets"], metavar="SPEC",
-                        help="'presets', preset names, .keras files, fin.train output folders or folders of "
-                             "<feature>*/model.keras run folders (default: presets)")  # fmt: skip
+                        help="'presets' (= 'closed-form'), 'learned', preset names (mfcc, learned:mfcc), .keras files, "
+                             "fin.train output folders or folders of <feature>*/model.keras run folders (default: presets)")  # fmt: skip
     parser.add_argument("--max-files", type=_positive("--max-files"), default=None,
                         help="evaluate at most N files per corpus, a seeded sample (default: all)")
     parser.add_argument("--json", type=Path, help="write the results as JSON here")

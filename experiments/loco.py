@@ -3,14 +3,15 @@
 ::
 
     python -m experiments.loco --corpus emodb=../shared/data/emodb --corpus ravdess=../shared/data/ravdess \\
-        --corpus tess=../shared/data/tess --recipe presets|paper|compact|spectral --out DIR \\
+        --corpus tess=../shared/data/tess --recipe presets|learned|paper|compact|quadratic|spectral --out DIR \\
         [--epochs 5] [--fin-config FILE.yaml] [--build-config FILE.yaml] [--max-files N] [--features ...]
 
 For each held-out corpus ``H``, in ``DIR/H/``:
 
 1. ``train.h5``: ``python -m data_prep.build`` on the other corpora (``--build-config`` passes a build config,
    e.g. ``experiments/configs/fin_generalise.yaml``; ``--max-files`` caps files per corpus);
-2. ``fins/``: the ``presets`` recipe (``python -m experiments.presets --data train.h5``), or for an architecture
+2. ``fins/``: the ``presets`` recipe (``python -m experiments.presets --data train.h5``), the ``learned`` recipe
+   (``python -m experiments.presets --family learned --epochs N --data train.h5``), or for an architecture
    one ``python -m fin.train --arch ARCH --epochs N [--config FILE]`` per feature;
 3. ``gen.json`` and ``report/``: ``python -m experiments.generalization --corpus H --fins fins``.
 
@@ -31,7 +32,7 @@ from pathlib import Path
 from data_prep.atomic import atomic_write_text
 from data_prep.targets import FEATURES
 
-RECIPES = ("presets", "paper", "compact", "spectral")
+RECIPES = ("presets", "learned", "paper", "compact", "quadratic", "spectral")
 
 
 def _run(command, log):
@@ -60,10 +61,13 @@ def held_out_run(held, corpora, args):
         if args.max_files:
             command += ["--max-files", str(args.max_files)]
         _run(command, work / "build.log")
-    if args.recipe == "presets":
+    if args.recipe in ("presets", "learned"):
         if not (fins / "index.json").is_file():
-            _run(["python", "-m", "experiments.presets", "--data", str(store), "--out", str(fins),
-                  "--features", *args.features], work / "presets.log")
+            command = ["python", "-m", "experiments.presets", "--data", str(store), "--out", str(fins),
+                       "--features", *args.features]
+            if args.recipe == "learned":
+                command += ["--family", "learned", "--epochs", str(args.epochs), "--seed", str(args.seed)]
+            _run(command, work / "presets.log")
     else:
         for feature in args.features:
             if not (fins / feature / "metrics.json").is_file():
@@ -105,7 +109,9 @@ def main(argv=None):
     parser.add_argument("--corpus", action="append", required=True, metavar="NAME=PATH",
                         help="a corpus (at least two; repeatable)")
     parser.add_argument("--recipe", choices=RECIPES, default="presets",
-                        help="presets (experiments.presets) or an architecture trained with fin.train (default presets)")
+                        help="presets (experiments.presets: closed-form), learned (experiments.presets --family learned: "
+                             "the learned family's recipe, --epochs of 200 steps) or an architecture trained with "
+                             "fin.train (default presets)")
     parser.add_argument("--out", type=Path, required=True, help="work folder (one sub-folder per held-out corpus)")
     parser.add_argument("--epochs", type=int, default=5, help="fin.train epochs for an architecture (default 5)")
     parser.add_argument("--fin-config", type=Path, help="fin.train YAML config (e.g. steps_per_epoch)")

@@ -10,6 +10,11 @@ Look builders up by name through :data:`fin.registry.ARCHITECTURES` and call the
 - ``compact``: a small learned design: a strided Conv1D filter bank on the raw frame, the log energy of each
   filter over time, two Dense layers, and :class:`fin.layers.Destandardize` so the network fits standardised
   targets while the saved model outputs librosa units.
+- ``quadratic``: a learned design built to learn (random initialisation, no librosa operator in any weight):
+  frames normalised to unit power, a learned basis of 1,024 filters over the whole frame, their energies
+  (squares, or magnitudes of filter pairs for chroma), a learned non-negative bank, the frame's power put back;
+  ``PowerToDb`` and a Dense projection for MFCC; a learned sign-crossing detector for ZCR and a learned
+  weighting of squared samples for RMS. About 2.2 M multiply-adds per frame for mel, MFCC and chroma.
 - ``spectral``: the closed-form computation written as trainable layers (window, factorised DFT, power or
   magnitude, filter bank, dB, DCT; RMS and ZCR analogues; the per-frame tuning estimate for chroma). With
   ``init="closed-form"`` it equals librosa before any training; with ``init="random"`` it is the same
@@ -140,6 +145,84 @@ def compact(feature, *, target_mean=None, target_std=None, seed=None, **unused):
     outputs = destandardize(x)
     destandardize.set_statistics(target_mean, target_std)
     return keras.Model(frames, outputs, name=f"{feature.name}_compact")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# quadratic: a learned spectrum, designed to be learned from random initialisation
+# ---------------------------------------------------------------------------------------------------------
+
+#: Filters of the learned basis (pairs of filters for chroma's magnitudes): 2048 x 1024 multiply-adds.
+QUADRATIC_FILTERS = 1024
+
+
+def quadratic_body(frames, seeds, filters=QUADRATIC_FILTERS):
+    """The shared learned front end: unit-power frames -> learned basis. Returns ``(basis outputs, power)``."""
+    unit, power = fl.NormalizePower(name="normalize_power")(frames)
+    basis = keras.layers.Dense(filters, use_bias=False, name="basis",
+                               kernel_initializer=keras.initializers.RandomNormal(stddev=FRAME_LENGTH**-0.5,
+                                                                                  seed=seeds.next()))(unit)
+    return basis, power
+
+
+def quadratic(feature, *, target_mean=None, target_std=None, seed=None, **unused):
+    """A learned FIN whose structure makes imitation learnable; every weight starts random.
+
+    Every librosa feature here is a function of the frame's energy distribution. ``mel`` is exactly a
+    quadratic form of the frame (``x^T Q_j x`` per band), so the model is a learned quadratic form of rank
+    ``QUADRATIC_FILTERS``: the frame at unit power (:class:`fin.layers.NormalizePower`, which makes the model
+    exact in level), a learned basis (Dense, Gaussian init), the energy of each basis output
+    (:class:`fin.layers.Square`), a learned non-negative bank (:class:`fin.layers.NonNegativeDense`) and the
+    frame's power put back (:class:`fin.layers.Rescale`).
+
+    ============  ===========================================================================================
+    rms           Square -> NonNegativeDense(1) -> SafeSqrt
+    zcr           SignSequence -> Conv1D(1 filter, 2 taps) -> Square -> mean over time -> Dense(1)
+    mel           NormalizePower -> Dense(1024) -> Square -> NonNegativeDense(128) -> Rescale
+    mfcc          ... mel ... -> PowerToDb (per frame, top 80 dB) -> /80 -> Dense(20) -> Destandardize
+    chroma        NormalizePower -> Dense(1024) -> PairMagnitude (512) -> NonNegativeDense(12) -> MaxNormalize
+    ============  ===========================================================================================
+
+    Parameters
+    ----------
+    feature : FeatureSpec
+    target_mean, target_std : array-like or None
+        Training-set statistics (MFCC's Destandardize only).
+    seed : int or None
+
+    Returns
+    -------
+    model : keras.Model
+        ``(batch, 2048) -> (batch, dim)`` in librosa units.
+    """
+    seeds, name = _Seeds(seed), feature.name
+    frames = _frame_input()
+    if name == "rms":
+        energy = fl.Square(name="square")(frames)
+        mean_power = fl.NonNegativeDense(1, log_mean=-8.0, log_std=1.0, seed=seeds.next(), name="weights")(energy)
+        outputs = fl.SafeSqrt(name=name)(mean_power)
+    elif name == "zcr":
+        signs = fl.SignSequence(name="signs")(frames)
+        pairs = keras.layers.Conv1D(1, 2, use_bias=False, kernel_initializer=seeds.glorot(), name="pairs")(signs)
+        change = keras.layers.GlobalAveragePooling1D(name="mean_change")(fl.Square(name="square")(pairs))
+        outputs = keras.layers.Dense(1, kernel_initializer=seeds.glorot(), name=name)(change)
+    elif name == "chroma":
+        basis, _ = quadratic_body(frames, seeds)
+        magnitude = fl.PairMagnitude(name="magnitude")(basis)
+        raw = fl.NonNegativeDense(12, log_mean=-4.0, seed=seeds.next(), name="chroma_bank")(magnitude)
+        outputs = fl.MaxNormalize(name=name)(raw)
+    else:  # mel, mfcc
+        basis, power = quadratic_body(frames, seeds)
+        energy = fl.NonNegativeDense(128, log_mean=-3.0, seed=seeds.next(), name="bank")(fl.Square(name="energy")(basis))
+        mel = fl.Rescale(name="mel" if name == "mel" else "mel_power")([energy, power])
+        if name == "mel":
+            outputs = mel
+        else:
+            log_mel = keras.layers.Rescaling(1.0 / 80.0, name="log_mel_scaled")(fl.PowerToDb(name="log_mel")(mel))
+            x = keras.layers.Dense(feature.dim, kernel_initializer=seeds.glorot(), name="standardized")(log_mel)
+            destandardize = fl.Destandardize(feature.dim, name=name)
+            outputs = destandardize(x)
+            destandardize.set_statistics(target_mean, target_std)
+    return keras.Model(frames, outputs, name=f"{name}_quadratic")
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -521,3 +521,127 @@ class LogMeanPower(keras.layers.Layer):
         config = super().get_config()
         config.update(eps=self.eps)
         return config
+
+
+# ---------------------------------------------------------------------------------------------------------
+# learned FINs (arch "quadratic"): structural layers without any librosa operator in them
+# ---------------------------------------------------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="fin")
+class NormalizePower(keras.layers.Layer):
+    """Unit-power frames and their mean power (:func:`fin.ops.normalize_power`); no weights.
+
+    Input shape ``(batch, n)``; outputs ``[(batch, n), (batch, 1)]``.
+    """
+
+    def call(self, frames):
+        return fops.normalize_power(frames)
+
+    def compute_output_shape(self, input_shape):
+        return [tuple(input_shape), (input_shape[0], 1)]
+
+
+@keras.saving.register_keras_serializable(package="fin")
+class Square(keras.layers.Layer):
+    """``x ** 2`` elementwise: the energy of each learned filter's output. No weights."""
+
+    def call(self, x):
+        return ops.square(x)
+
+
+@keras.saving.register_keras_serializable(package="fin")
+class PairMagnitude(keras.layers.Layer):
+    """``sqrt(x[2k]**2 + x[2k+1]**2)``: a phase-free magnitude from each pair of learned filters. No weights.
+
+    Input shape ``(batch, 2 * m)``, output shape ``(batch, m)``.
+    """
+
+    def call(self, x):
+        return fops.pair_magnitude(x)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1] // 2)
+
+
+@keras.saving.register_keras_serializable(package="fin")
+class Rescale(keras.layers.Layer):
+    """``x * p``: puts the frame's power back onto energies computed from the unit-power frame. No weights.
+
+    Inputs ``[(batch, n), (batch, 1)]``, output ``(batch, n)``; ``exponent`` 0.5 rescales magnitudes.
+    """
+
+    def __init__(self, exponent=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.exponent = float(exponent)
+
+    def call(self, inputs):
+        x, power = inputs
+        return x * (power if self.exponent == 1.0 else ops.power(power, self.exponent))
+
+    def compute_output_shape(self, input_shapes):
+        return tuple(input_shapes[0])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(exponent=self.exponent)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="fin")
+class NonNegativeDense(keras.layers.Layer):
+    """``y = x @ exp(log_kernel)``: a learned bank whose weights stay positive (energies in, energies out).
+
+    ``log_kernel`` is drawn from a normal distribution (mean ``log_mean``, std ``log_std``), so every output
+    starts as a random positive mixture of every input.
+
+    Parameters
+    ----------
+    units : int
+    log_mean, log_std : float
+    seed : int or None
+
+    Input shape ``(batch, n)``, output shape ``(batch, units)``.
+    """
+
+    def __init__(self, units, log_mean=-3.0, log_std=1.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.log_mean = float(log_mean)
+        self.log_std = float(log_std)
+        self.seed = seed
+
+    def build(self, input_shape):
+        self.log_kernel = self.add_weight(
+            name="log_kernel", shape=(input_shape[-1], self.units),
+            initializer=keras.initializers.RandomNormal(mean=self.log_mean, stddev=self.log_std, seed=self.seed))
+
+    def call(self, x):
+        return ops.matmul(x, ops.exp(self.log_kernel))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.units)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(units=self.units, log_mean=self.log_mean, log_std=self.log_std, seed=self.seed)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="fin")
+class SignSequence(keras.layers.Layer):
+    """``-1`` for negative samples, ``+1`` elsewhere, as a ``(batch, n, 1)`` sequence (:func:`fin.ops.sign_sequence`)."""
+
+    def call(self, frames):
+        return fops.sign_sequence(frames)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, 1)
+
+
+@keras.saving.register_keras_serializable(package="fin")
+class SafeSqrt(keras.layers.Layer):
+    """``sqrt(max(x, 0))`` with a finite gradient at 0 (:func:`fin.ops.safe_sqrt`). No weights."""
+
+    def call(self, x):
+        return fops.safe_sqrt(ops.relu(x))

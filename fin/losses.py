@@ -35,3 +35,27 @@ class StandardizedLoss(keras.losses.Loss):
         config = super().get_config()
         config.update(std=self.std, kind=self.kind)
         return config
+
+
+@keras.saving.register_keras_serializable(package="fin")
+class RelativeEnergyLoss(keras.losses.Loss):
+    """MSE relative to each frame's mean target: ``mean(((y - y_hat) / (mean(|y|) + eps)) ** 2)``.
+
+    Energies such as mel power span many orders of magnitude between frames; plain MSE would let the loudest
+    frames decide everything. Dividing by the frame's own mean energy weighs every frame equally, whatever
+    its level, and stays a power-domain error within the frame (the loud bands matter most, as in the
+    variance-weighted R² the mel FIN is scored with).
+    """
+
+    def __init__(self, eps=1e-12, name="relative_energy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.eps = float(eps)
+
+    def call(self, y_true, y_pred):
+        scale = ops.mean(ops.abs(y_true), axis=-1, keepdims=True) + self.eps
+        return ops.mean(ops.square((y_true - y_pred) / scale), axis=-1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(eps=self.eps)
+        return config

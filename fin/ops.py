@@ -392,3 +392,53 @@ def estimate_tuning_index(S, lo, hi, sr, n_fft, edges, zero_index, threshold=0.1
     best = ops.max(counts, axis=-1, keepdims=True)
     first = ops.min(ops.where(counts == best, ops.arange(n_hist, dtype="int32"), n_hist), axis=-1)
     return ops.cast(ops.where(ops.sum(counts, axis=-1) > 0, first, zero_index), "int32")
+
+
+def normalize_power(frames, eps=1e-20):
+    """Split frames into unit-power frames and their mean power: ``x / sqrt(p)`` and ``p = mean(x**2)``.
+
+    Every energy feature is homogeneous in the frame's level (mel and power scale with ``p``), so a network that
+    sees ``x / sqrt(p)`` and multiplies its energies by ``p`` learns one operator for every recording level.
+
+    Parameters
+    ----------
+    frames : tensor [shape=(batch, n)]
+
+    Returns
+    -------
+    unit : tensor [shape=(batch, n)]
+        ``frames / sqrt(p + eps)``; silent frames stay zero.
+    power : tensor [shape=(batch, 1)]
+    """
+    power = ops.mean(ops.square(frames), axis=-1, keepdims=True)
+    return frames * ops.rsqrt(power + eps), power
+
+
+def pair_magnitude(x):
+    """``sqrt(x[2k]**2 + x[2k+1]**2)`` over consecutive pairs of the last axis (``safe_sqrt``: exact zeros).
+
+    Parameters
+    ----------
+    x : tensor [shape=(batch, 2 * m)]
+
+    Returns
+    -------
+    magnitude : tensor [shape=(batch, m)]
+    """
+    pairs = ops.reshape(ops.square(x), (-1, x.shape[-1] // 2, 2))
+    return safe_sqrt(ops.sum(pairs, axis=-1))
+
+
+def sign_sequence(frames):
+    """``-1`` where a sample is negative, ``+1`` elsewhere (zero counts as positive). No gradient to the frame.
+
+    Parameters
+    ----------
+    frames : tensor [shape=(batch, n)]
+
+    Returns
+    -------
+    signs : tensor [shape=(batch, n, 1)]
+    """
+    signs = ops.where(frames < 0, -ops.ones_like(frames), ops.ones_like(frames))
+    return ops.expand_dims(ops.stop_gradient(signs), -1)

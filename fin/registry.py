@@ -78,7 +78,7 @@ FEATURE_SPECS = {
         loss="mae" if name == "chroma" else "mse",
         epochs=100 if name in ("rms", "zcr") else 50,
         metric="r2_vw" if name == "mel" else "r2",
-        default_arch="compact",
+        default_arch="quadratic",
     )
     for name in FEATURES
 }
@@ -88,6 +88,9 @@ ARCHITECTURES = {
                               "the seed's topologies and parameter counts, raw frames in, librosa units out"),
     "compact": ArchitectureSpec("compact", architectures.compact, ("random",), True,
                                 "a small learned Conv1D filter bank, log energies, Dense layers, Destandardize"),
+    "quadratic": ArchitectureSpec("quadratic", architectures.quadratic, ("random",), True,
+                                  "a learned quadratic form (unit-power frame, learned basis, energies, non-negative "
+                                  "bank): built to be learned from random initialisation"),
     "spectral": ArchitectureSpec("spectral", architectures.spectral, ("closed-form", "random"), False,
                                  "librosa's computation as trainable layers; exact with init='closed-form'"),
 }
@@ -104,7 +107,7 @@ def architecture_names():
     Examples
     --------
     >>> architecture_names()
-    ('paper', 'compact', 'spectral')
+    ('paper', 'compact', 'quadratic', 'spectral')
     """
     return tuple(ARCHITECTURES)
 
@@ -148,7 +151,7 @@ def build_model(feature, arch=None, init="random", target_mean=None, target_std=
     feature : str
         ``rms``, ``zcr``, ``chroma``, ``mfcc`` or ``mel``.
     arch : str or None
-        ``paper``, ``compact`` or ``spectral``; ``None`` for the feature's ``default_arch``.
+        ``paper``, ``compact``, ``quadratic`` or ``spectral``; ``None`` for the feature's ``default_arch`` (``quadratic``).
     init : {"random", "closed-form"}
         ``closed-form`` (``spectral`` only) sets every weight to the librosa operator it imitates.
     target_mean, target_std : array-like [shape=(dim,)] or scalar or None

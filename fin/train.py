@@ -42,20 +42,36 @@ DEFAULTS = {
     "arch": None,  # None: the feature's default architecture
     "init": None,  # None: closed-form for spectral, random otherwise
     "target_set": None,  # None: the store's
-    "epochs": None,  # None: the seed's (100 for rms/zcr, 50 otherwise)
-    "batch_size": 64,
-    "lr": 1e-3,
+    "recipe": None,  # None: the architecture's (RECIPES)
+    "epochs": None,  # None: the recipe's (store: the seed's 100 for rms/zcr, 50 otherwise)
+    "batch_size": None,  # None: the recipe's
+    "lr": None,  # None: the recipe's
     "lr_factor": 0.4,
     "lr_patience": 2,
     "min_lr": 1e-7,
     "early_stopping_patience": 6,
-    "steps_per_epoch": None,  # None: one pass over the training split
+    "steps_per_epoch": None,  # None: the recipe's (store: one pass over the training split)
+    "noise_fraction": None,  # teacher recipe: share of each batch that is noise frames (None: the recipe's)
     "validation_frames": 20000,  # validation subset per epoch (frames spread over the split); None: all
     "test_frames": None,  # None: the whole test split for metrics.json
+    "init_from": None,  # a FIN (run folder, .keras file or preset name) whose same-named layers start this model
+    "time_budget": None,  # seconds: stop at the end of the first epoch past it (None: no limit)
     "out": None,  # None: runs/fin/<feature>-<arch>
     "strategy": "default",
     "seed": 0,
 }
+#: Training recipes. ``store``: the store's frames and targets, the seed's settings (Adam 1e-3, batch 64, one
+#: pass over the training split per epoch). ``teacher``: :mod:`fin.teacher`, the store's frames augmented and
+#: mixed with noise frames, labelled on the fly by the closed-form FIN; a fixed number of steps per epoch.
+#: ``epochs`` None means the seed's per feature.
+RECIPES = {
+    "store": {"batch_size": 64, "lr": 1e-3, "epochs": None, "steps_per_epoch": None},
+    "teacher": {"batch_size": 256, "lr": 1e-3, "epochs": 20, "steps_per_epoch": 200, "noise_fraction": 0.5},
+}
+#: The recipe each architecture trains with unless ``--recipe`` says otherwise.
+ARCH_RECIPES = {"quadratic": "teacher"}
+
+
 def target_statistics(store_path, split, feature, block=65536):
     """Per-output mean and standard deviation of ``feature`` over ``split``, streamed from the store."""
     from data_prep import open_store
@@ -99,6 +115,12 @@ def resolve_config(config):
     config["init"] = config["init"] or ("closed-form" if "closed-form" in arch.inits else arch.inits[0])
     if config["init"] not in arch.inits:
         raise FINError(f"--init {config['init']} is not available for --arch {arch.name}; expected one of {', '.join(arch.inits)}")
+    config["recipe"] = config["recipe"] or ARCH_RECIPES.get(arch.name, "store")
+    if config["recipe"] not in RECIPES:
+        raise FINError(f"unknown recipe {config['recipe']!r}; expected one of {', '.join(RECIPES)}")
+    for key, value in RECIPES[config["recipe"]].items():
+        if config.get(key) is None:
+            config[key] = value
     config["epochs"] = spec.epochs if config["epochs"] is None else int(config["epochs"])
     config["loss"] = spec.loss
     if config["strategy"] not in STRATEGIES:
@@ -121,7 +143,8 @@ def train(config, verbose=None):
     import fin
     from fin import plots
     from fin.evaluate import evaluate_model, predict_split
-    from fin.losses import StandardizedLoss
+    from fin.losses import RelativeEnergyLoss, StandardizedLoss
+    from fin.progress import TrainingProgress, ValidationR2, WallClock
 
     config = resolve_config(config)
     feature, out = config["feature"], Path(config["out"])
@@ -156,6 +179,11 @@ def train(config, verbose=None):
     steps = config["steps_per_epoch"] or max(1, n_train // global_batch)
     train_ds = frame_dataset(data, "train", feature, batch_size=worker_batch, shuffle=True, seed=config["seed"],
                              shard=(worker, n_workers)).repeat()
+    if config["recipe"] == "teacher":
+        from fin.teacher import teacher_dataset
+
+        train_ds = teacher_dataset(train_ds, feature, config["target_set"], seed=config["seed"],
+                                   noise_fraction=config["noise_fraction"]).prefetch(2)
     val_ds, val_steps = None, None
     if n_val:
         val_frames = min(n_val, config["validation_frames"] or n_val)
@@ -171,16 +199,34 @@ def train(config, verbose=None):
     with strategy.scope():
         model = fin.build_model(feature, config["arch"], init=config["init"], target_mean=mean, target_std=std,
                                 seed=config["seed"], target_set=config["target_set"])
+        if config["init_from"]:
+            copied = copy_matching_weights(model, config["init_from"])
+            print(f"--init-from {config['init_from']}: started {', '.join(copied)} from it", file=sys.stderr)
         if config["arch"] == "paper":  # the seed's loss, in librosa units
             loss = config["loss"]
+        elif config["arch"] == "quadratic" and feature == "mel":  # energies over many orders of magnitude
+            loss = RelativeEnergyLoss()
         else:
             loss = StandardizedLoss(std, kind=config["loss"])
-        model.compile(optimizer=keras.optimizers.Adam(config["lr"]), loss=loss)
+        # the teacher recipe's noise frames can give rare huge gradients: clip the global norm
+        clip = {"global_clipnorm": 1.0} if config["recipe"] == "teacher" else {}
+        model.compile(optimizer=keras.optimizers.Adam(config["lr"], **clip), loss=loss)
     if n_workers > 1:
         prebuild(model, strategy, (np.zeros((2, 2048), np.float32), np.zeros((2, len(mean)), np.float32)))
 
     monitor = "val_loss" if val_ds is not None else "loss"
-    callbacks = [
+    if verbose is None:
+        verbose = "bar"
+    callbacks = [WallClock(config["time_budget"])]
+    if n_val and chief:
+        val_frames, val_targets = _validation_frames(data, feature, min(n_val, 4096), config["seed"])
+        callbacks.append(ValidationR2(val_frames, val_targets))
+    if verbose == "bar":
+        initial = _completed_epochs(out / "history.csv") if resumed else 0
+        callbacks.append(TrainingProgress(config["epochs"], steps, initial_epoch=initial,
+                                          metric="val_r2_vw" if spec_metric(feature) == "r2_vw" else "val_r2"))
+        verbose = 0
+    callbacks += [
         keras.callbacks.BackupAndRestore(str(backup_dir if chief else write_dir / "backup"), delete_checkpoint=False),
         keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=config["lr_factor"], patience=config["lr_patience"],
                                           min_lr=config["min_lr"]),
@@ -190,8 +236,6 @@ def train(config, verbose=None):
     if config["early_stopping_patience"]:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config["early_stopping_patience"],
                                                        restore_best_weights=True))
-    if verbose is None:
-        verbose = 1 if sys.stdout.isatty() else 2
     t0 = time.time()
     if config["epochs"]:
         model.fit(train_ds, epochs=config["epochs"], steps_per_epoch=steps, validation_data=val_ds,
@@ -218,6 +262,51 @@ def train(config, verbose=None):
     return metrics
 
 
+def copy_matching_weights(model, source):
+    """Set every layer of ``model`` that ``source`` (a FIN spec) has too, by name and weight shapes; returns their names.
+
+    The curriculum of the learned family: the MFCC FIN starts from a trained mel FIN's basis and bank (both learned
+    from random initialisation), and only its log-domain head starts random.
+    """
+    from fin.presets import load_model_spec
+
+    other = load_model_spec(source)
+    names = {layer.name: layer for layer in other.layers}
+    copied = []
+    for layer in model.layers:
+        match = names.get(layer.name)
+        if match is None or not layer.weights:
+            continue
+        if [w.shape for w in layer.weights] != [w.shape for w in match.weights]:
+            continue
+        layer.set_weights(match.get_weights())
+        copied.append(layer.name)
+    if not copied:
+        raise FINError(f"--init-from {source}: no layer of {other.name} matches a layer of {model.name} by name and shape")
+    return copied
+
+
+def spec_metric(feature):
+    from fin.registry import get_feature
+
+    return get_feature(feature).metric
+
+
+def _validation_frames(data, feature, n, seed):
+    """``n`` validation frames spread over the split (the same every epoch) and their targets."""
+    from data_prep import open_store
+
+    with open_store(data) as store:
+        idx = np.sort(np.random.default_rng(seed).choice(store.num_frames("val"), size=n, replace=False))
+        return store.frames("val", idx), store.targets("val", feature, idx)
+
+
+def _completed_epochs(history):
+    if not history.is_file():
+        return 0
+    return max(0, len(history.read_text().strip().splitlines()) - 1)
+
+
 def _write_plots(model, data, split, feature, out, metrics, plots, predict_split):
     from data_prep import open_store
 
@@ -240,10 +329,20 @@ def build_parser():
     parser.add_argument("--data", type=Path, help="a store from data_prep.build (default: the demo corpus store)")
     parser.add_argument("--arch", choices=architecture_names(), help="default: the feature's default architecture")
     parser.add_argument("--init", choices=("random", "closed-form"), help="closed-form: spectral only")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", type=int, help="global batch size (default 64)")
-    parser.add_argument("--lr", type=float, help="Adam learning rate (default 1e-3)")
-    parser.add_argument("--steps-per-epoch", type=int, help="default: one pass over the training split")
+    parser.add_argument("--recipe", choices=tuple(RECIPES),
+                        help="store: the store's frames and targets (the seed's); teacher: augmented and noise frames "
+                             "labelled by the closed-form FIN (default: quadratic trains with teacher, others with store)")
+    parser.add_argument("--epochs", type=int, help="default: the recipe's (store: the seed's per feature; teacher: 20)")
+    parser.add_argument("--batch-size", type=int, help="global batch size (default: store 64, teacher 256)")
+    parser.add_argument("--lr", type=float, help="Adam learning rate (default: store 1e-3, teacher 2e-3)")
+    parser.add_argument("--steps-per-epoch", type=int,
+                        help="default: store one pass over the training split; teacher 200")
+    parser.add_argument("--noise-fraction", type=float, help="teacher recipe: share of noise frames per batch (0.5)")
+    parser.add_argument("--init-from", metavar="FIN",
+                        help="start the layers this FIN shares by name and shape (e.g. a trained mel FIN's basis and bank "
+                             "for MFCC): a run folder, .keras file or preset name")
+    parser.add_argument("--time-budget", type=float, metavar="SECONDS",
+                        help="stop after the first epoch that ends past this many seconds of training")
     parser.add_argument("--out", type=Path, help="output folder (default runs/fin/<feature>-<arch>)")
     parser.add_argument("--config", type=Path, help="YAML file of defaults (option names as in config.yaml)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last epoch checkpoint")

@@ -159,7 +159,7 @@ def _shipped_presets():
     """The preset index if it holds all five FINs, else ``{}``."""
     from fin.presets import list_presets
 
-    index = list_presets()
+    index = list_presets("closed-form")
     return index if all(f in index for f in FEATURE_ORDER) else {}
 
 

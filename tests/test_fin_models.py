@@ -69,13 +69,13 @@ def four_frames(speech_frames):
 
 def test_registry_names_and_errors():
     assert fin.feature_names() == FEATURES
-    assert set(ARCHS) == {"paper", "compact", "spectral"}
+    assert set(ARCHS) == {"paper", "compact", "quadratic", "spectral"}
     spec = fin.get_feature("chroma")
     assert (spec.dim, spec.loss, spec.epochs, spec.metric) == (12, "mae", 50, "r2")
     assert fin.get_feature("mel").metric == "r2_vw" and fin.get_feature("rms").epochs == 100
     with pytest.raises(FINError, match="rms, zcr, chroma, mfcc, mel"):
         fin.get_feature("pitch")
-    with pytest.raises(FINError, match="paper, compact, spectral"):
+    with pytest.raises(FINError, match="paper, compact, quadratic, spectral"):
         build_model("mfcc", "resnet")
     with pytest.raises(FINError, match="closed-form"):
         build_model("mfcc", "paper", init="closed-form")

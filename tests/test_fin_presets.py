@@ -10,9 +10,11 @@ from fin.presets import PRESET_DIR, load_model_spec
 
 
 def test_every_feature_has_a_preset_under_20_mb():
-    presets = fin.list_presets()
+    presets = fin.list_presets("closed-form")
     assert set(presets) == set(FEATURES)
     total = sum((PRESET_DIR / p["file"]).stat().st_size for p in presets.values())
+    learned = fin.presets.family_dir("learned")
+    total += sum((learned / p["file"]).stat().st_size for p in fin.list_presets("learned").values())
     assert total < 20e6
     for name, meta in presets.items():
         assert {"arch", "params", "training_data", "test", "recipe"} <= set(meta)
@@ -37,6 +39,7 @@ def test_presets_imitate_librosa_on_real_speech(shared_data):
 
 
 def test_preset_name_works_as_model_spec():
-    assert load_model_spec("rms").name.startswith("rms_")
+    assert load_model_spec("rms").name == "rms_spectral"
+    assert load_model_spec("learned:rms").name == "rms_quadratic"
     with pytest.raises(fin.FINError, match="preset"):
         fin.load_preset("nope")
