@@ -61,7 +61,12 @@ def make_preset(feature, data, arch, finetune_steps, lr, seed, eval_frames, work
     return chosen, history, test
 
 
-def make_learned_preset(feature, data, epochs, seed, eval_frames, workdir):
+#: The learned family's curriculum: these FINs start from the learned mel FIN's basis and bank (made first, itself
+#: from random initialisation) and learn their own head and every weight on top.
+CURRICULUM = {"mfcc": "mel"}
+
+
+def make_learned_preset(feature, data, epochs, seed, eval_frames, workdir, time_budget=None, init_from=None):
     """Train the learned FIN of ``feature`` as ``fin.train`` does by default; returns the model, recipe, test metrics."""
     import keras
 
@@ -70,14 +75,18 @@ def make_learned_preset(feature, data, epochs, seed, eval_frames, workdir):
 
     run = Path(workdir) / feature
     config = {"feature": feature, "data": str(data), "arch": "quadratic", "epochs": epochs, "seed": seed, "out": str(run),
-              "test_frames": 2048}
+              "test_frames": 2048, "time_budget": time_budget, "init_from": str(init_from) if init_from else None}
     t0 = time.time()
     metrics = train(config)
     seconds = time.time() - t0
     model = keras.saving.load_model(run / "model.keras", compile=False)
     recipe = {"name": "teacher", **RECIPES["teacher"], "epochs": epochs, "seed": seed,
               "train_seconds": round(metrics["train_seconds"], 1), "wall_seconds": round(seconds, 1),
-              "fin_train_command": f"python -m fin.train --feature {feature} --data {data} --epochs {epochs} --seed {seed}"}
+              "epochs_run": len((run / "history.csv").read_text().strip().splitlines()) - 1,
+              "time_budget": time_budget, "init_from": f"learned {CURRICULUM[feature]} preset" if init_from else None,
+              "fin_train_command": f"python -m fin.train --feature {feature} --data {data} --epochs {epochs} --seed {seed}"
+                                   + (f" --time-budget {time_budget:g}" if time_budget else "")
+                                   + (f" --init-from {init_from}" if init_from else "")}
     test = evaluate_model(model, data, "test", feature, max_frames=eval_frames)
     return model, recipe, test
 
@@ -89,6 +98,8 @@ def main(argv=None):
                         help="closed-form: spectral FINs from librosa's operators, fine-tuned (default); learned: "
                              "quadratic FINs trained from random initialisation (fin.train's default)")
     parser.add_argument("--epochs", type=int, default=40, help="learned family: epochs of 200 steps (default 40)")
+    parser.add_argument("--time-budget", type=float, default=1080.0,
+                        help="learned family: seconds of training per feature at most (default 1080: 18 minutes)")
     parser.add_argument("--arch", default="spectral", help="closed-form family: architecture (default spectral)")
     parser.add_argument("--features", nargs="+", default=list(FEATURES), choices=FEATURES)
     parser.add_argument("--finetune-steps", type=int, default=300, help="fine-tuning steps of batch 64 (0: none)")
@@ -119,10 +130,14 @@ def main(argv=None):
     index = json.loads(index_path.read_text()) if index_path.is_file() else {}
     command = "python -m experiments.presets " + " ".join(argv if argv is not None else sys.argv[1:])
     with tempfile.TemporaryDirectory() as workdir:
-        for feature in args.features:
+        # curriculum sources (mel) before the FINs that start from them (mfcc)
+        for feature in sorted(args.features, key=lambda f: f in CURRICULUM):
             t0 = time.time()
             if args.family == "learned":
-                model, recipe, test = make_learned_preset(feature, data, args.epochs, args.seed, args.eval_frames, workdir)
+                source = CURRICULUM.get(feature)
+                init_from = args.out / f"{source}.keras" if source and source in index else None
+                model, recipe, test = make_learned_preset(feature, data, args.epochs, args.seed, args.eval_frames, workdir,
+                                                          args.time_budget, init_from)
                 arch, init, history = "quadratic", "random", {"kept": "best validation epoch"}
                 recipe["command"] = command
             else:

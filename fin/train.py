@@ -3,17 +3,28 @@
 ::
 
     python -m fin.train --feature {rms,zcr,chroma,mfcc,mel} [--data FILE.h5] [--arch NAME] [--init ...]
-        [--epochs N] [--batch-size B] [--lr LR] [--out DIR] [--config FILE.yaml] [--resume]
-        [--strategy default|mirrored|multiworker]
+        [--recipe store|teacher] [--epochs N] [--batch-size B] [--lr LR] [--time-budget S] [--init-from FIN]
+        [--out DIR] [--config FILE.yaml] [--resume] [--strategy default|mirrored|multiworker]
 
-Defaults reproduce the seed: Adam lr 1e-3, batch 64, ReduceLROnPlateau(loss, factor 0.4, patience 2,
-min_lr 1e-7), MSE (MAE for chroma), 100 epochs for RMS/ZCR and 50 for the others; plus early stopping on the
-validation loss with the best weights restored. With no ``--data`` the demo corpus store is built and used.
-The store is streamed with tf.data, never loaded whole.
+With no option but ``--feature`` it trains the best learned design, ``quadratic`` (:mod:`fin.architectures`),
+from random initialisation with the ``teacher`` recipe (:mod:`fin.teacher`): the store's training frames,
+augmented and mixed with noise frames, labelled on the fly by the closed-form FIN; Adam 1e-3 with the global
+gradient norm clipped at 1, batch 256, 20 epochs of 200 steps. Architectures ``paper`` and ``compact`` train with
+the ``store`` recipe, the seed's: the store's frames and targets, Adam lr 1e-3, batch 64, one pass over the
+training split per epoch, 100 epochs for RMS/ZCR and 50 for the others. Both recipes use ReduceLROnPlateau(loss,
+factor 0.4, patience 2, min_lr 1e-7), MSE (MAE for chroma; a frame-relative MSE for the quadratic mel FIN), and
+early stopping on the validation loss with the best weights restored. With no ``--data`` the demo corpus store
+is built and used. The store is streamed with tf.data, never loaded whole.
 
-Writes to ``--out``: ``model.keras``, the resolved ``config.yaml``, ``history.csv``, ``metrics.json`` (test
-split), TensorBoard logs in ``tensorboard/``, and plots (``learning_curves.png``, ``r2_per_output.png``,
-``utterance.png``). ``--resume`` continues a killed run from its last epoch checkpoint (``backup/``).
+A progress bar over the whole run shows the ETA, the loss and the validation speakers' R² after each epoch
+(one line per epoch where standard error is not a terminal). ``--time-budget`` stops after the first epoch that
+ends past that many seconds; ``--init-from`` starts the layers another FIN shares by name and shape (the learned
+family's curriculum: MFCC on top of a trained mel FIN).
+
+Writes to ``--out``: ``model.keras``, the resolved ``config.yaml``, ``history.csv`` (loss, val_loss, val_r2,
+val_r2_vw, wall_seconds, lr per epoch), ``metrics.json`` (test split), TensorBoard logs in ``tensorboard/``, and
+plots (``learning_curves.png``, ``r2_per_output.png``, ``utterance.png``). ``--resume`` continues a killed run
+from its last epoch checkpoint (``backup/``).
 
 ``--strategy mirrored`` trains under ``tf.distribute.MirroredStrategy`` (all local GPUs, or CPUs split into
 logical devices with ``FIN_CPU_DEVICES=N``); ``multiworker`` under ``MultiWorkerMirroredStrategy`` configured
