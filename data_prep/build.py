@@ -267,7 +267,8 @@ def prepare_build(config, overwrite=False, inputs=(), log=_log_stderr):
     if config["out"] is None:
         raise DataPrepError("no --out given: expected the path of the store file to write")
     out = Path(config["out"])
-    check_out(out, overwrite, inputs)
+    manifests = [root for _, root in map(corpora.parse_corpus_arg, config["corpora"] or []) if root.is_file()]
+    check_out(out, overwrite, [*inputs, *manifests])
     if not config["corpora"]:
         from data_prep.demo import default_demo_root, generate_demo_corpus
 
