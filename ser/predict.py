@@ -180,8 +180,8 @@ def speed_words(rtf):
 
     Examples
     --------
-    >>> speed_words(0.01), speed_words(1.7096), speed_words(0.8), speed_words(1.0)
-    ('100x faster than real time', '1.7x slower than real time', '1.2x faster than real time', 'as fast as real time')
+    >>> speed_words(0.01), speed_words(1.7096), speed_words(0.5), speed_words(1.0)
+    ('100x faster than real time', '1.7x slower than real time', '2.0x faster than real time', 'as fast as real time')
     """
     if rtf <= 0:
         return "instantaneous"
