@@ -317,12 +317,25 @@ def empty_splits(plan, summary):
     return reasons
 
 
+def _frames_at(path):
+    """Frames per split of the store at ``path``; empty if there is none (or it cannot be read)."""
+    from data_prep.store import is_store, open_store
+
+    if not is_store(path):
+        return {}
+    try:
+        with open_store(path) as store:
+            return {split: store.num_frames(split) for split in store.splits}
+    except DataPrepError:
+        return {}
+
+
 def run_build(plan, progress=True, log=_log_stderr):
     """Do the work of a :func:`prepare_build` plan: process every file, write the store; returns the summary.
 
     The store is written to a temporary file beside ``out`` and renamed onto it only when it is complete.
-    A build that keeps no frame writes nothing; one that leaves a split empty never replaces an existing
-    store (unless the plan allows overwriting) and warns otherwise.
+    A build that keeps no frame writes nothing; one that leaves empty a split the existing store at ``out`` has
+    frames in never replaces it (unless the plan allows overwriting); an empty split is warned about.
 
     Raises
     ------
@@ -365,8 +378,9 @@ def run_build(plan, progress=True, log=_log_stderr):
             first = skipped[0] if skipped else None
             example = f" (e.g. {first['path']}: {first['reason']})" if first else ""
             raise DataPrepError(f"the build kept no frame: all {len(utterances)} file(s) were skipped{example}{kept}")
-        if empty and out.exists() and not plan["overwrite"]:
-            why = "; ".join(f"split {split!r} would be empty: {reason}" for split, reason in empty.items())
+        lost = {split: reason for split, reason in empty.items() if _frames_at(out).get(split)}
+        if lost and not plan["overwrite"]:
+            why = "; ".join(f"split {split!r} would be empty: {reason}" for split, reason in lost.items())
             raise DataPrepError(f"{why}{kept} at {out} (pass --overwrite to replace it anyway)")
         for split, reason in empty.items():
             log(f"warning: split {split!r} of {out} is empty: {reason}")

@@ -188,6 +188,11 @@ def test_build_that_empties_a_split_keeps_the_existing_store_and_says_why(tmp_pa
     assert "warning: split 'val'" in err and val_speaker in err
     with open_store(fresh) as s:
         assert s.num_frames("val") == 0 and s.num_frames("train") > 0
+    # rebuilding it loses nothing (its validation split was empty already); --overwrite replaces the good store
+    assert cli(dp_build.main, build_args(corpus, fresh), capsys)[0] == 0
+    assert cli(dp_build.main, build_args(corpus, out, "--overwrite"), capsys)[0] == 0
+    with open_store(out) as s:
+        assert s.num_frames("val") == 0
 
 
 def test_temporaries_of_killed_builds_are_removed_on_the_next_start(tmp_path, corpus, capsys):
