@@ -23,7 +23,6 @@ by ``TF_CONFIG``. ``--batch-size`` is the global batch in every case.
 import argparse
 import json
 import math
-import os
 import re
 import shutil
 import sys
