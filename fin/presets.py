@@ -153,6 +153,24 @@ def is_preset_name(spec):
     return name in _index(family)
 
 
+def check_model_spec(spec, what="--model"):
+    """Check, without loading it, that ``spec`` names a model: a run folder holding ``model.keras``, a ``.keras``
+    file or a preset; raises :class:`FINError` naming it otherwise (``what``: the option, for the message)."""
+    from data_prep.audio import path_problem
+
+    path = Path(spec)
+    if path.is_dir():
+        path = path / "model.keras"
+    if path.suffix == ".keras":
+        problem = path_problem(path)
+        if problem:
+            raise FINError(f"{what} {spec}: no model file at {path} ({problem})")
+        return
+    if not is_preset_name(spec):
+        raise FINError(f"{what} {spec!r} is neither a model folder, a .keras file nor a preset "
+                       f"({', '.join(_index()) or 'none shipped'}; learned:NAME for the learned family)")
+
+
 def load_model_spec(spec):
     """Load a FIN from a ``fin.train`` output folder, a ``.keras`` file, or a preset name."""
     path = Path(spec)

@@ -138,6 +138,7 @@ _NUMBERS = {
     "validation_frames": (int, 1, True, True), "test_frames": (int, 1, True, True), "lr_patience": (int, 0, True, False),
     "early_stopping_patience": (int, 0, True, False), "seed": (int, 0, True, False),
     "lr": (float, 0, False, False), "lr_factor": (float, 0, False, False), "min_lr": (float, 0, True, False),
+    "noise_fraction": (float, 0, True, True), "time_budget": (float, 0, False, True),
 }
 
 
@@ -157,10 +158,11 @@ def _check_numbers(config):
         except (TypeError, ValueError, OverflowError):
             raise FINError(f"{flag} {value!r} is not valid; expected {'an integer' if kind is int else 'a number'}") from None
         bad = not math.isfinite(number) or (number < low if inclusive else number <= low)
-        if key == "lr_factor" and number >= 1:
+        below = {"lr_factor": "below 1", "noise_fraction": "at most 1"}.get(key)
+        if (key == "lr_factor" and number >= 1) or (key == "noise_fraction" and number > 1):
             bad = True
         if bad:
-            expected = (f"at least {low}" if inclusive else f"greater than {low}") + (" and below 1" if key == "lr_factor" else "")
+            expected = (f"at least {low}" if inclusive else f"greater than {low}") + (f" and {below}" if below else "")
             what = "an integer" if kind is int else "a finite number"
             raise FINError(f"{flag} {value!r} is not valid; expected {what} {expected}")
         config[key] = number
@@ -253,6 +255,10 @@ def prepare_training(config, log=_warn):
     if config["target_set"] != store_target_set:
         raise FINError(f"--target-set {config['target_set']} differs from the store's ({store_target_set}); rebuild the store")
     config["eval_split"] = check_store(data, log)
+    if config["init_from"]:
+        from fin.presets import check_model_spec
+
+        check_model_spec(config["init_from"], "--init-from")
     if resume:
         check_resume({k: v for k, v in config.items() if k != "eval_split"}, out)
     config["resume"] = resume

@@ -400,8 +400,10 @@ def test_train_on_a_store_without_validation_frames_finishes(tmp_path, store, ca
 
 
 @pytest.mark.parametrize("flag, value", [("--epochs", "0"), ("--lr", "-1"), ("--lr", "0"), ("--lr", "nan"),
-                                         ("--batch-size", "0"), ("--steps-per-epoch", "0")])
-def test_train_meaningless_numbers_exit_2(tmp_path, store, flag, value, capsys):
+                                         ("--batch-size", "0"), ("--steps-per-epoch", "0"), ("--noise-fraction", "2"),
+                                         ("--time-budget", "0"), ("--time-budget", "nan"),
+                                         ("--init-from", "/nowhere/mel.keras"), ("--init-from", "nosuchpreset")])
+def test_train_meaningless_options_exit_2(tmp_path, store, flag, value, capsys):
     from fin import train
 
     code, _, err = cli(train.main, ["--feature", "rms", "--data", store["path"], "--out", tmp_path / "run", flag, value],
