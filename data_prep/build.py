@@ -9,12 +9,18 @@ With no ``--corpus`` the built-in demo corpus is generated (once, cached) and us
 mono at 22,050 Hz, augmented (the seed's copies by default), framed (2048 / 512) and given its
 per-frame targets; files are processed in parallel and written in a fixed order, so the same command
 gives the same store. The store is written to a temporary file and renamed at the end: a build killed
-at any point leaves no store behind. Bad files are skipped with their path and reason, listed in the
-closing summary, which is also written as JSON next to the store (``FILE.summary.json``).
+at any point leaves no store behind, and the next build in that folder removes what it left. Bad files are
+skipped with their path and reason, listed in the closing summary, which is also written as JSON next to
+the store (``FILE.summary.json``).
+
+Nothing the user owns is replaced: ``--out`` may not be a folder or an input, nor an existing file that is
+not a store (unless ``--overwrite``); a build that keeps no frame, or leaves a split empty, does not replace an
+existing store (exit status 1). Bad options and inputs exit with status 2 before any work.
 """
 
 import argparse
 import json
+import math
 import os
 import signal
 import sys
@@ -26,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from data_prep import corpora
-from data_prep.atomic import atomic_write_text
+from data_prep.atomic import atomic_write_text, remove_stale_temporaries, temporary_path
 from data_prep.audio import AudioError, load_audio
 from data_prep.augment import SEED_AUGMENTATION, Augmenter
 from data_prep.errors import DataPrepError
@@ -178,24 +184,91 @@ def format_summary(summary):
     return "\n".join(lines)
 
 
-def build_store(config, progress=True):
-    """Build a store from a resolved config (see :data:`DEFAULTS`); return the summary dict.
+def _log_stderr(text):
+    print(text, file=sys.stderr, flush=True)
 
-    ``config["corpora"]`` is a list of ``"NAME=PATH"`` strings; empty means the demo corpus.
+
+def check_out(out, overwrite=False, inputs=()):
+    """Refuse an ``--out`` that would lose something the user owns; raises :class:`DataPrepError` naming it.
+
+    ``out`` may not be a folder, one of ``inputs`` (a manifest, an audio file, a config: never, not even with
+    ``overwrite``), or an existing file that is not a store written by this module (unless ``overwrite``).
+    An existing store is fine: a build replaces it only once the new one is complete (and not empty).
     """
-    from tqdm import tqdm
+    from data_prep.store import is_store
 
-    from data_prep.store import StoreWriter
-
-    config = {**DEFAULTS, **config}
-    check_target_set(config["target_set"])
-    if config["split_by"] not in SPLITTERS:
-        raise DataPrepError(f"unknown split mode {config['split_by']!r}; expected one of {', '.join(SPLITTERS)}")
-    out = Path(config["out"])
+    out = Path(out)
+    if out.is_dir():
+        raise DataPrepError(f"--out {out} is a folder; expected the path of the store file to write, e.g. {out / 'store.h5'}")
     if not out.parent.is_dir():
         raise DataPrepError(f"output folder {out.parent} does not exist")
     if not os.access(out.parent, os.W_OK):
         raise DataPrepError(f"output folder {out.parent} is not writable")
+    if not out.exists():
+        return
+    for item in inputs:
+        try:
+            same = os.path.samefile(out, item)
+        except OSError:
+            same = False
+        if same:
+            raise DataPrepError(f"--out {out} is one of the inputs ({item}); writing the store there would destroy it: "
+                                "choose another --out")
+    if not out.is_file():
+        raise DataPrepError(f"--out {out} exists and is not a regular file; expected the path of a store file")
+    if not overwrite and not is_store(out):
+        raise DataPrepError(f"--out {out} exists and is not a store written by data_prep.build; refusing to replace it "
+                            "(pass --overwrite to replace it, or choose another --out)")
+
+
+def _check_numbers(config):
+    for key, low in (("offset", 0.0), ("duration", None)):
+        value = config[key]
+        if value is None and key == "duration":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or (value < low if low is not None else value <= 0):
+            expected = "a number of seconds >= 0" if low is not None else "a positive number of seconds (or none: to the end)"
+            raise DataPrepError(f"--{key} {value!r} is not valid; expected {expected}")
+    fractions = config["fractions"]
+    if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1) > 1e-6:
+        raise DataPrepError(f"fractions must be three non-negative numbers summing to 1, got {fractions!r}")
+
+
+def prepare_build(config, overwrite=False, inputs=(), log=_log_stderr):
+    """Check a build config and every input, and list the files, before any work: returns the plan.
+
+    Parameters
+    ----------
+    config : dict
+        See :data:`DEFAULTS`; ``corpora`` holds ``"NAME=PATH"`` strings, empty for the demo corpus.
+    overwrite : bool
+        Allow replacing an existing file at ``out`` that is not a store (never one of the inputs).
+    inputs : sequence of path
+        Other files the caller reads (a ``--config``): ``out`` may not be one of them.
+    log : callable
+        Where notes go (removed temporaries of killed builds).
+
+    Returns
+    -------
+    plan : dict
+        What :func:`run_build` needs.
+
+    Raises
+    ------
+    DataPrepError
+        A bad option, a bad ``--out`` (see :func:`check_out`) or no audio found; nothing has been written.
+    """
+    config = {**DEFAULTS, **config}
+    check_target_set(config["target_set"])
+    if config["split_by"] not in SPLITTERS:
+        raise DataPrepError(f"unknown split mode {config['split_by']!r}; expected one of {', '.join(SPLITTERS)}")
+    _check_numbers(config)
+    if config["out"] is None:
+        raise DataPrepError("no --out given: expected the path of the store file to write")
+    out = Path(config["out"])
+    manifests = [root for _, root in map(corpora.parse_corpus_arg, config["corpora"] or []) if root.is_file()]
+    check_out(out, overwrite, [*inputs, *manifests])
     if not config["corpora"]:
         from data_prep.demo import default_demo_root, generate_demo_corpus
 
@@ -209,22 +282,81 @@ def build_store(config, progress=True):
         found, bad = corpora.discover(name, root)
         utterances.extend(found)
         skipped.extend({"path": s.path, "corpus": name, "reason": s.reason} for s in bad)
+    # the store may not replace anything it is built from: a manifest, an audio file, a config
+    read = [*inputs, *(root for _, root in sources if root.is_file())]
+    if out.suffix.lower() in corpora.AUDIO_EXTENSIONS:  # only then can an audio input be the same file
+        read += [u.path for u in utterances] + [s["path"] for s in skipped]
+    check_out(out, overwrite, read)
     utterances = select_files(utterances, config["max_files"], config["seed"])
     if not utterances:
         raise DataPrepError("no audio files found in " + ", ".join(str(root) for _, root in sources))
     split_of = assign_splits(utterances, by=config["split_by"], fractions=config["fractions"], seed=config["seed"])
+    remove_stale_temporaries(out.parent, log=log)  # what builds killed with SIGKILL left beside their store
+    return {"config": config, "out": out, "overwrite": overwrite, "utterances": utterances, "skipped": skipped,
+            "split_of": split_of, "augment_config": augment_config, "augment_names": augment_names}
 
+
+def empty_splits(plan, summary):
+    """Why each split of a finished build is empty: split -> reason (only the empty ones)."""
+    utterances, split_of = plan["utterances"], plan["split_of"]
+    skipped = {item["path"]: item["reason"] for item in summary["skipped"]}
+    reasons = {}
+    for split in SPLITS:
+        if summary["splits"][split]["frames"]:
+            continue
+        assigned = [i for i in range(len(utterances)) if split_of[i] == split]
+        if not assigned:
+            speakers = len({speaker_key(u) for u in utterances})
+            reasons[split] = (f"no file was assigned to it ({speakers} speaker(s) split by {plan['config']['split_by']} "
+                              f"with fractions {plan['config']['fractions']})")
+            continue
+        speakers = sorted({speaker_key(utterances[i]) for i in assigned})
+        first = utterances[assigned[0]].path
+        reasons[split] = (f"all {len(assigned)} file(s) of its speaker(s) {', '.join(speakers)} were skipped "
+                          f"(e.g. {first}: {skipped.get(first, 'skipped')})")
+    return reasons
+
+
+def _frames_at(path):
+    """Frames per split of the store at ``path``; empty if there is none (or it cannot be read)."""
+    from data_prep.store import is_store, open_store
+
+    if not is_store(path):
+        return {}
+    try:
+        with open_store(path) as store:
+            return {split: store.num_frames(split) for split in store.splits}
+    except DataPrepError:
+        return {}
+
+
+def run_build(plan, progress=True, log=_log_stderr):
+    """Do the work of a :func:`prepare_build` plan: process every file, write the store; returns the summary.
+
+    The store is written to a temporary file beside ``out`` and renamed onto it only when it is complete.
+    A build that keeps no frame writes nothing; one that leaves empty a split the existing store at ``out`` has
+    frames in never replaces it (unless the plan allows overwriting); an empty split is warned about.
+
+    Raises
+    ------
+    DataPrepError
+        The result would lose data; ``out`` is left as it was.
+    """
+    from tqdm import tqdm
+
+    from data_prep.store import StoreWriter
+
+    config, out, utterances, split_of = plan["config"], plan["out"], plan["utterances"], plan["split_of"]
+    skipped = list(plan["skipped"])
     workers = config["workers"] or min(MAX_DEFAULT_WORKERS, os.cpu_count() or 1)
     groups = [list(enumerate(u.path for u in utterances))[i : i + GROUP_SIZE] for i in range(0, len(utterances), GROUP_SIZE)]
-    for stale in out.parent.glob(out.name + ".tmp-*"):  # left by a build killed with SIGKILL
-        stale.unlink(missing_ok=True)
-    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
-    writer, rows = None, []
+    tmp = temporary_path(out)
+    writer, rows, written = None, [], False
     try:
         writer = StoreWriter(tmp, SPLITS, config["target_set"])
         bar = tqdm(total=len(utterances), unit="file", desc="building store", disable=not progress)
         for results in _ordered_map(
-            _process_group, groups, workers, augment_config=augment_config, seed=config["seed"],
+            _process_group, groups, workers, augment_config=plan["augment_config"], seed=config["seed"],
             target_set=config["target_set"], offset=config["offset"], duration=config["duration"],
         ):
             for index, copies, reason in results:
@@ -239,16 +371,38 @@ def build_store(config, progress=True):
                         rows.append(dict(meta, split=split_of[index], n_frames=len(targets[FEATURES[0]])))
                 bar.update(1)
         bar.close()
-        summary = _summary(out, utterances, split_of, rows, skipped, augment_names)
+        summary = _summary(out, utterances, split_of, rows, skipped, plan["augment_names"])
+        empty = empty_splits(plan, summary)
+        kept = "; the existing store is kept unchanged" if out.exists() else "; no store was written"
+        if not summary["frames"]:
+            first = skipped[0] if skipped else None
+            example = f" (e.g. {first['path']}: {first['reason']})" if first else ""
+            raise DataPrepError(f"the build kept no frame: all {len(utterances)} file(s) were skipped{example}{kept}")
+        lost = {split: reason for split, reason in empty.items() if _frames_at(out).get(split)}
+        if lost and not plan["overwrite"]:
+            why = "; ".join(f"split {split!r} would be empty: {reason}" for split, reason in lost.items())
+            raise DataPrepError(f"{why}{kept} at {out} (pass --overwrite to replace it anyway)")
+        for split, reason in empty.items():
+            log(f"warning: split {split!r} of {out} is empty: {reason}")
         writer.close(config, summary)
         os.replace(tmp, out)
-    except BaseException:
-        if writer is not None:
-            writer.abort()
-        tmp.unlink(missing_ok=True)
-        raise
+        written = True
+    finally:
+        if not written:
+            if writer is not None:
+                writer.abort()
+            tmp.unlink(missing_ok=True)
     atomic_write_text(summary_path(out), json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def build_store(config, progress=True, overwrite=False, log=_log_stderr):
+    """Build a store from a config (see :data:`DEFAULTS`); return the summary dict.
+
+    ``config["corpora"]`` is a list of ``"NAME=PATH"`` strings; empty means the demo corpus.
+    :func:`prepare_build` (every check, before any work) then :func:`run_build`.
+    """
+    return run_build(prepare_build(config, overwrite=overwrite, log=log), progress=progress, log=log)
 
 
 def parse_args(argv=None):
@@ -269,6 +423,9 @@ def parse_args(argv=None):
     parser.add_argument("--offset", type=float, default=None, help="seconds skipped at the start of each file")
     parser.add_argument("--duration", type=float, default=None, help="seconds kept from each file (default: all)")
     parser.add_argument("--config", type=Path, help="YAML file of defaults (the same option names); flags override it")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing --out that is not a store, or replace a store even when the new "
+                             "one has an empty split (never one of the inputs)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
@@ -283,6 +440,7 @@ def parse_args(argv=None):
             raise DataPrepError(f"--workers must be at least 1, got {config['workers']}")
         if config["max_files"] is not None and config["max_files"] < 1:
             raise DataPrepError(f"--max-files must be at least 1, got {config['max_files']}")
+        _check_numbers(config)
         for text in config["corpora"] or []:
             corpora.parse_corpus_arg(text)  # unknown name or missing path: fail before any work
     except DataPrepError as err:
@@ -295,12 +453,18 @@ def _raise_on_sigterm(signum, frame):
 
 
 def main(argv=None):
+    """Command line; 0 on success, 2 for bad options or inputs (nothing done), 1 when the result was refused."""
     parser, args, config = parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_on_sigterm)  # run the clean-up of a half-written store
     try:
-        summary = build_store(config, progress=not args.quiet and sys.stderr.isatty())
+        plan = prepare_build(config, overwrite=args.overwrite, inputs=[args.config] if args.config else [])
     except DataPrepError as err:
         parser.error(str(err))
+    try:
+        summary = run_build(plan, progress=not args.quiet and sys.stderr.isatty())
+    except DataPrepError as err:
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        return 1
     print(format_summary(summary))
     print(f"summary written to {summary_path(summary['store'])}")
     return 0

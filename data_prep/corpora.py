@@ -340,45 +340,83 @@ def _scan(corpus, parse_file, root):
 _MANIFEST_COLUMNS = ("path", "speaker", "emotion")
 
 
+def _manifest_text(csv_path):
+    """The manifest's text: UTF-8 (with or without a BOM), or UTF-16/32 with their BOM; else a clear error."""
+    data = csv_path.read_bytes()
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        encoding = "utf-32"
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    elif len(data) >= 2 and b"\x00" in data[:2]:  # UTF-16 without a byte-order mark: ASCII with NUL bytes between
+        encoding = "utf-16-le" if data[1:2] == b"\x00" else "utf-16-be"
+    else:
+        encoding = "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as err:
+        hint = "; it looks like Latin-1 or another 8-bit encoding" if encoding == "utf-8-sig" else ""
+        raise DataPrepError(
+            f"manifest {str(csv_path)!r} is not {encoding.replace('-sig', '').upper()} text: byte 0x{data[err.start]:02x} "
+            f"at position {err.start} does not decode{hint}; expected a CSV file in UTF-8 (or UTF-16 with a byte-order mark)"
+        ) from None
+
+
 def _read_manifest(csv_path):
-    """Load a CSV manifest with columns path, speaker, emotion; bad rows become :class:`Skipped`."""
+    """Load a CSV manifest with columns path, speaker, emotion; bad rows become :class:`Skipped`.
+
+    The file may be UTF-8 (with or without a byte-order mark) or UTF-16 (as spreadsheet programs write it).
+    """
+    import io
+
     if not csv_path.is_file():
         raise DataPrepError(f"manifest {str(csv_path)!r} is not a file; expected a CSV file")
     csv_path = pathlib.Path(os.path.abspath(csv_path))
     utterances, skipped = [], []
-    with open(csv_path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        columns = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
-        missing = [name for name in _MANIFEST_COLUMNS if name not in columns]
-        if missing:
-            raise DataPrepError(
-                f"manifest {str(csv_path)!r} lacks column(s) {', '.join(missing)}: expected a header with "
-                f"{', '.join(_MANIFEST_COLUMNS)}, found {', '.join(repr(c) for c in reader.fieldnames or []) or 'none'}"
-            )
-        reader.fieldnames = columns
-        for row_number, row in enumerate(reader, start=1):
-            where = f"{csv_path.name} row {row_number} (line {reader.line_num})"
-            text = (row.get("path") or "").strip()
-            path = pathlib.Path(os.path.abspath(csv_path.parent / pathlib.Path(text).expanduser())) if text else None
-            speaker = (row.get("speaker") or "").strip()
-            emotion_text = (row.get("emotion") or "").strip()
-            if path is None:
-                skipped.append(Skipped(str(csv_path), f"{where}: empty path"))
-            elif not path.is_file():
-                skipped.append(Skipped(str(path), f"{where}: file not found"))
-            elif path.suffix.lower() not in AUDIO_EXTENSIONS:
-                expected = ", ".join(sorted(AUDIO_EXTENSIONS))
-                skipped.append(Skipped(str(path), f"{where}: extension {path.suffix!r} is not one of {expected}"))
-            elif not speaker:
-                skipped.append(Skipped(str(path), f"{where}: empty speaker"))
+    reader = csv.DictReader(io.StringIO(_manifest_text(csv_path), newline=""))
+    columns = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
+    missing = [name for name in _MANIFEST_COLUMNS if name not in columns]
+    if missing:
+        raise DataPrepError(
+            f"manifest {str(csv_path)!r} lacks column(s) {', '.join(missing)}: expected a header with "
+            f"{', '.join(_MANIFEST_COLUMNS)}, found {', '.join(repr(c) for c in reader.fieldnames or []) or 'none'}"
+        )
+    reader.fieldnames = columns
+    needed = max(columns.index(name) for name in _MANIFEST_COLUMNS) + 1
+    for row_number, row in enumerate(reader, start=1):
+        where = f"{csv_path.name} row {row_number} (line {reader.line_num})"
+        n_fields = sum(1 for key, value in row.items() if key is not None and value is not None) + len(row.get(None) or [])
+        text = (row.get("path") or "").strip()
+        path = pathlib.Path(os.path.abspath(csv_path.parent / pathlib.Path(text).expanduser())) if text else None
+        speaker = (row.get("speaker") or "").strip()
+        emotion_text = (row.get("emotion") or "").strip()
+        if n_fields < needed:
+            skipped.append(Skipped(str(path or csv_path), f"{where}: {n_fields} field(s), expected at least {needed} "
+                                                          f"(columns {', '.join(columns[:needed])})"))
+        elif path is None:
+            skipped.append(Skipped(str(csv_path), f"{where}: empty path"))
+        elif (problem := _path_problem(path)) is not None:
+            skipped.append(Skipped(str(path), f"{where}: {problem}"))
+        elif path.suffix.lower() not in AUDIO_EXTENSIONS:
+            expected = ", ".join(sorted(AUDIO_EXTENSIONS))
+            skipped.append(Skipped(str(path), f"{where}: extension {path.suffix!r} is not one of {expected}"))
+        elif not speaker:
+            skipped.append(Skipped(str(path), f"{where}: empty speaker"))
+        elif not emotion_text:
+            skipped.append(Skipped(str(path), f"{where}: empty emotion; expected one of {', '.join(EMOTIONS)}"))
+        else:
+            try:
+                emotion = normalize_emotion(emotion_text)
+            except DataPrepError as err:
+                skipped.append(Skipped(str(path), f"{where}: {err}"))
             else:
-                try:
-                    emotion = normalize_emotion(emotion_text)
-                except DataPrepError as err:
-                    skipped.append(Skipped(str(path), f"{where}: {err}"))
-                else:
-                    utterances.append(Utterance(str(path), "manifest", speaker, emotion, emotion_text))
+                utterances.append(Utterance(str(path), "manifest", speaker, emotion, emotion_text))
     return utterances, skipped
+
+
+def _path_problem(path):
+    from data_prep.audio import path_problem  # imports librosa: only when a manifest is read
+
+    return path_problem(path)
 
 
 def _file_corpus(name, description, parse_file):

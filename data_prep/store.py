@@ -1,6 +1,6 @@
 """The HDF5 frame store: framed audio with per-frame librosa targets, and its reader.
 
-Layout (h5py, chunked, LZF-compressed)::
+Layout (h5py, chunked, LZF-compressed, each chunk with a Fletcher-32 checksum, so damage is detected on reading)::
 
     /                            attrs: format, format_version, sample_rate, frame_length, hop_length,
                                         target_set, features, feature_dims, librosa_version,
@@ -38,7 +38,8 @@ _STR = h5py.string_dtype("utf-8")
 
 def _dataset(group, name, shape, dtype, chunks):
     return group.create_dataset(
-        name, shape=shape, maxshape=(None,) + shape[1:], dtype=dtype, chunks=chunks, compression="lzf", track_times=False
+        name, shape=shape, maxshape=(None,) + shape[1:], dtype=dtype, chunks=chunks, compression="lzf", fletcher32=True,
+        track_times=False,
     )
 
 
@@ -142,6 +143,41 @@ class StoreWriter:
             pass
 
 
+def is_store(path):
+    """Whether ``path`` is a file holding a frame store (an HDF5 file whose ``format`` attribute is ours).
+
+    Examples
+    --------
+    >>> is_store(__file__)
+    False
+    """
+    try:
+        if not h5py.is_hdf5(path):
+            return False
+        with h5py.File(path, "r") as h5:
+            return h5.attrs.get("format") == FORMAT
+    except (OSError, ValueError):
+        return False
+
+
+class _ReadErrors:
+    """Turns an h5py read error (a damaged chunk, a truncated file) into one :class:`DataPrepError`."""
+
+    def __init__(self, store, name):
+        self.store, self.name = store, name
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, err, tb):
+        if kind is not None and issubclass(kind, (OSError, RuntimeError, KeyError)) and not issubclass(kind, DataPrepError):
+            detail = str(err).replace("\n", " ")
+            raise DataPrepError(f"store {self.store} is damaged: reading dataset /{self.name.lstrip('/')} failed "
+                                f"({type(err).__name__}: {detail}); rebuild it with data_prep.build "
+                                f"(python -m data_prep.inspect {self.store} --verify lists every damaged dataset)") from None
+        return False
+
+
 def _as_index(idx, n):
     """Normalise an index (None, int, slice, sequence) into a 1-D int64 array within ``[0, n)``."""
     if idx is None:
@@ -217,7 +253,8 @@ class FrameStore:
         """The per-file table: field name -> np.ndarray, one row per stored signal (original or copy)."""
         if self._files is None:
             g = self.h5["files"]
-            self._files = {k: g[k].asstr()[()] if k in FILE_STRING_FIELDS else g[k][()] for k in g}
+            with _ReadErrors(self.path, g.name):
+                self._files = {k: g[k].asstr()[()] if k in FILE_STRING_FIELDS else g[k][()] for k in g}
         return self._files
 
     def num_frames(self, split):
@@ -232,15 +269,17 @@ class FrameStore:
         frames : np.ndarray [shape=(n, 2048), dtype=float32]
         """
         g = self._split(split)
-        offsets = read_rows(g["frame_offset"], idx)
+        with _ReadErrors(self.path, g["frame_offset"].name):
+            offsets = read_rows(g["frame_offset"], idx)
         if offsets.size == 0:
             return np.zeros((0, FRAME_LENGTH), np.float32)
         lo, hi = int(offsets.min()), int(offsets.max()) + FRAME_LENGTH
-        if hi - lo <= 2 * FRAME_LENGTH * offsets.size:  # neighbouring frames: one read, cut in memory
-            audio = g["audio"][lo:hi]
-            windows = np.lib.stride_tricks.sliding_window_view(audio, FRAME_LENGTH)
-            return np.ascontiguousarray(windows[offsets - lo])
-        return np.stack([g["audio"][o : o + FRAME_LENGTH] for o in offsets])
+        with _ReadErrors(self.path, g["audio"].name):
+            if hi - lo <= 2 * FRAME_LENGTH * offsets.size:  # neighbouring frames: one read, cut in memory
+                audio = g["audio"][lo:hi]
+                windows = np.lib.stride_tricks.sliding_window_view(audio, FRAME_LENGTH)
+                return np.ascontiguousarray(windows[offsets - lo])
+            return np.stack([g["audio"][o : o + FRAME_LENGTH] for o in offsets])
 
     def targets(self, split, feature, idx=None):
         """Targets of ``feature`` (rms, zcr, chroma, mfcc, mel) for frames of ``split`` at ``idx``.
@@ -251,15 +290,52 @@ class FrameStore:
         """
         if feature not in FEATURES:
             raise DataPrepError(f"unknown feature {feature!r}; expected one of {', '.join(FEATURES)}")
-        return read_rows(self._split(split)[f"targets/{feature}"], idx)
+        dataset = self._split(split)[f"targets/{feature}"]
+        with _ReadErrors(self.path, dataset.name):
+            return read_rows(dataset, idx)
 
     def file_index(self, split, idx=None):
         """Row of :attr:`files` that each frame of ``split`` at ``idx`` comes from."""
-        return read_rows(self._split(split)["file"], idx)
+        dataset = self._split(split)["file"]
+        with _ReadErrors(self.path, dataset.name):
+            return read_rows(dataset, idx)
 
     def summary(self):
         """The build summary (the same as the JSON beside the store)."""
         return self.meta["summary"]
+
+    def verify(self):
+        """Read every chunk of every dataset; returns the problems found, one line each (empty: the store is sound).
+
+        Plain opening reads only the attributes, so a damaged data chunk shows only when it is read: this reads
+        them all (the whole store, chunk by chunk, in bounded memory).
+        """
+        problems, datasets = [], []
+        self.h5.visititems(lambda name, obj: datasets.append(obj) if isinstance(obj, h5py.Dataset) else None)
+        for ds in datasets:
+            if ds.size == 0:
+                continue
+            try:
+                if ds.chunks is None:
+                    ds[()]
+                else:
+                    for chunk in ds.iter_chunks():
+                        ds[chunk]
+            except (OSError, RuntimeError, ValueError) as err:
+                problems.append(f"dataset {ds.name}: {type(err).__name__}: {str(err).replace(chr(10), ' ')}")
+        for split in self.splits:
+            try:
+                n_audio = self._split(split)["audio"].shape[0]
+                offsets = self._split(split)["frame_offset"]
+                if offsets.shape[0] and int(offsets[-1]) + FRAME_LENGTH > n_audio:
+                    problems.append(f"split {split}: frames reach past the end of its audio ({n_audio} samples)")
+                for feature in self.meta["features"]:
+                    n = self._split(split)[f"targets/{feature}"].shape[0]
+                    if n != offsets.shape[0]:
+                        problems.append(f"split {split}: {n} {feature} targets for {offsets.shape[0]} frames")
+            except (OSError, RuntimeError, KeyError) as err:
+                problems.append(f"split {split}: {type(err).__name__}: {err}")
+        return problems
 
 
 def open_store(path):

@@ -54,7 +54,22 @@ def format_metrics(m):
             f"R² (variance-weighted) {m['r2_vw']:.4f}  MSE {m['mse']:.4g}  params {m.get('params', 0):,}")
 
 
+def check_split(store_path, split, feature):
+    """Check before evaluating that the store has ``split`` with frames and knows ``feature``; raises the
+    package errors naming the value."""
+    from data_prep import FEATURES, open_store
+
+    if feature not in FEATURES:
+        raise FINError(f"unknown feature {feature!r}; expected one of {', '.join(FEATURES)}")
+    with open_store(store_path) as store:
+        if split not in store.splits:
+            raise FINError(f"--split {split!r}: {store_path} has splits {', '.join(store.splits)}")
+        if not store.num_frames(split):
+            raise FINError(f"split {split!r} of {store_path} has no frames (see python -m data_prep.inspect {store_path})")
+
+
 def main(argv=None):
+    """Command line; 0 on success, 2 for bad options or inputs (before any work), 1 if reading the store failed."""
     from fin.presets import load_model_spec
 
     parser = argparse.ArgumentParser(prog="python -m fin.evaluate", description=__doc__.split("\n\n")[0])
@@ -68,14 +83,23 @@ def main(argv=None):
     from data_prep import DataPrepError
 
     try:
+        if args.batch_size < 1:
+            raise FINError(f"--batch-size must be at least 1, got {args.batch_size}")
+        if args.json is not None and args.json.is_dir():
+            raise FINError(f"--json {args.json} is a folder; expected the path of the JSON file to write")
         model = load_model_spec(args.model)
         feature, arch = describe_model(model)
         feature = args.feature or feature
-        metrics = {"feature": feature, "arch": arch, "params": int(model.count_params()), "model": str(args.model),
-                   "data": str(args.data), "split": args.split}
-        metrics.update(evaluate_model(model, args.data, args.split, feature, args.batch_size))
+        check_split(args.data, args.split, feature)
     except (FINError, DataPrepError) as err:
         parser.error(str(err))
+    metrics = {"feature": feature, "arch": arch, "params": int(model.count_params()), "model": str(args.model),
+               "data": str(args.data), "split": args.split}
+    try:
+        metrics.update(evaluate_model(model, args.data, args.split, feature, args.batch_size))
+    except (FINError, DataPrepError) as err:
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        return 1
     print(format_metrics(metrics))
     if args.json:
         args.json.write_text(json.dumps(metrics, indent=2) + "\n")

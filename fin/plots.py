@@ -17,21 +17,31 @@ def save_figure(fig, path):
     return path
 
 
-def learning_curves(history_csv, path, title=""):
-    """Training and validation loss (log scale) and learning rate per epoch, from Keras' CSVLogger file."""
+def read_history(history_csv):
+    """Keras' CSVLogger file as a dict column -> list of floats (columns without any value left out).
+
+    Keras writes ``NA`` for a metric an epoch did not have (``val_loss`` when there was no validation data);
+    those cells are left out. Shared with :mod:`ser.plots`.
+    """
     with open(history_csv) as f:
         rows = list(csv.DictReader(f))
+    columns = {key: [float(r[key]) for r in rows if r.get(key) not in (None, "", "NA")] for key in (rows[0] if rows else {})}
+    return {key: values for key, values in columns.items() if values}
+
+
+def learning_curves(history_csv, path, title=""):
+    """Training and validation loss (log scale) and learning rate per epoch, from Keras' CSVLogger file."""
+    history = read_history(history_csv)
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
-    if rows:
-        epochs = [int(r["epoch"]) + 1 for r in rows]
-        for key in ("loss", "val_loss"):
-            if key in rows[0]:
-                ax[0].plot(epochs, [float(r[key]) for r in rows], marker=".", label=key)
-        lr_key = "learning_rate" if "learning_rate" in rows[0] else "lr" if "lr" in rows[0] else None
-        if lr_key:
-            ax[1].plot(epochs, [float(r[lr_key]) for r in rows], marker=".")
+    for key in ("loss", "val_loss"):
+        if history.get(key):
+            ax[0].plot(range(1, len(history[key]) + 1), history[key], marker=".", label=key)
+    lr_key = "learning_rate" if "learning_rate" in history else "lr" if "lr" in history else None
+    if lr_key:
+        ax[1].plot(range(1, len(history[lr_key]) + 1), history[lr_key], marker=".")
     ax[0].set(xlabel="epoch", ylabel="loss", yscale="log", title=f"{title} loss".strip())
-    ax[0].legend()
+    if ax[0].lines:
+        ax[0].legend()
     ax[1].set(xlabel="epoch", ylabel="learning rate", yscale="log", title="learning rate")
     return save_figure(fig, path)
 

@@ -13,6 +13,7 @@ Two families, each a folder with an ``index.json`` mapping a preset name (the fe
 """
 
 import json
+import zipfile
 from pathlib import Path
 
 from fin.errors import FINError
@@ -73,6 +74,43 @@ def list_presets(family=None):
     return _index(family)
 
 
+def load_model_file(path):
+    """Load a ``.keras`` file (FIN or SER model; custom layers registered), compiled off, in Keras safe mode.
+
+    Every failure is one :class:`FINError` naming the file: not a file, not a ``.keras`` archive (damaged,
+    truncated or another format), refused by safe mode (it holds Python code, e.g. a ``Lambda`` layer's
+    function), or not loadable for another reason.
+
+    Examples
+    --------
+    >>> load_model_file("/definitely/missing.keras")
+    Traceback (most recent call last):
+    ...
+    fin.errors.FINError: no model file at /definitely/missing.keras: file not found
+    """
+    import keras
+
+    import fin  # noqa: F401  (registers the layers)
+    from data_prep.audio import path_problem
+
+    path = Path(path)
+    problem = path_problem(path)
+    if problem:
+        raise FINError(f"no model file at {path}: {problem}")
+    if not zipfile.is_zipfile(path):
+        raise FINError(f"{path} is not a readable .keras model file: it is not a zip archive (damaged, truncated "
+                       f"or another format); expected a file written by model.save(...keras)")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as err:  # Keras raises ValueError, TypeError, KeyError, OSError... for a file it cannot use
+        text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if "safe_mode" in str(err):
+            raise FINError(f"{path} was refused by Keras safe mode: it holds Python code (e.g. a Lambda layer's "
+                           "function) that loading would run. Load it only if you trust its source, with "
+                           "keras.saving.load_model(path, safe_mode=False)") from None
+        raise FINError(f"{path} is a damaged or incompatible .keras model file ({type(err).__name__}: {text})") from None
+
+
 def load_preset(name, family=DEFAULT_FAMILY):
     """The pretrained FIN ``name`` (rms, zcr, chroma, mfcc, mel) of ``family`` as a ready Keras model.
 
@@ -91,15 +129,11 @@ def load_preset(name, family=DEFAULT_FAMILY):
     >>> fin.load_preset("mel", family="learned").name   # doctest: +SKIP
     'mel_quadratic'
     """
-    import keras
-
-    import fin  # noqa: F401  (registers the layers)
-
     family, name = split_preset_name(name, family)
     index = _index(family)
     if name not in index:
         raise FINError(f"unknown preset {name!r} in family {family!r}; expected one of {', '.join(index) or '(none shipped)'}")
-    return keras.saving.load_model(family_dir(family) / index[name]["file"], compile=False)
+    return load_model_file(family_dir(family) / index[name]["file"])
 
 
 def split_preset_name(name, family=DEFAULT_FAMILY):
@@ -119,21 +153,33 @@ def is_preset_name(spec):
     return name in _index(family)
 
 
+def check_model_spec(spec, what="--model"):
+    """Check, without loading it, that ``spec`` names a model: a run folder holding ``model.keras``, a ``.keras``
+    file or a preset; raises :class:`FINError` naming it otherwise (``what``: the option, for the message)."""
+    from data_prep.audio import path_problem
+
+    path = Path(spec)
+    if path.is_dir():
+        path = path / "model.keras"
+    if path.suffix == ".keras":
+        problem = path_problem(path)
+        if problem:
+            raise FINError(f"{what} {spec}: no model file at {path} ({problem})")
+        return
+    if not is_preset_name(spec):
+        raise FINError(f"{what} {spec!r} is neither a model folder, a .keras file nor a preset "
+                       f"({', '.join(_index()) or 'none shipped'}; learned:NAME for the learned family)")
+
+
 def load_model_spec(spec):
     """Load a FIN from a ``fin.train`` output folder, a ``.keras`` file, or a preset name."""
-    import keras
-
-    import fin  # noqa: F401
-
     path = Path(spec)
     if path.is_dir():
         path = path / "model.keras"
         if not path.is_file():
             raise FINError(f"{spec} holds no model.keras: expected a fin.train output folder")
     if path.suffix == ".keras":
-        if not path.is_file():
-            raise FINError(f"no model file at {path}")
-        return keras.saving.load_model(path, compile=False)
+        return load_model_file(path)
     if is_preset_name(spec):
         return load_preset(str(spec))
     raise FINError(f"{spec!r} is neither a model folder, a .keras file nor a preset ({', '.join(_index()) or 'none shipped'}; "

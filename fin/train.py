@@ -33,6 +33,8 @@ by ``TF_CONFIG``. ``--batch-size`` is the global batch in every case.
 
 import argparse
 import json
+import math
+import re
 import shutil
 import sys
 import time
@@ -136,19 +138,162 @@ def resolve_config(config):
     config["loss"] = spec.loss
     if config["strategy"] not in STRATEGIES:
         raise FINError(f"unknown strategy {config['strategy']!r}; expected one of {', '.join(STRATEGIES)}")
-    for key in ("batch_size", "epochs"):
-        if int(config[key]) < (1 if key == "batch_size" else 0):
-            raise FINError(f"--{key.replace('_', '-')} must be positive, got {config[key]}")
+    _check_numbers(config)
     config["out"] = str(config["out"] or Path("runs/fin") / f"{spec.name}-{arch.name}")
     return config
 
 
-def train(config, verbose=None):
-    """Train one FIN as ``config`` says (see :data:`DEFAULTS`); returns the test metrics dict."""
+#: Option -> (kind, lowest value, whether the lowest is allowed, may be None).
+_NUMBERS = {
+    "epochs": (int, 1, True, False), "batch_size": (int, 1, True, False), "steps_per_epoch": (int, 1, True, True),
+    "validation_frames": (int, 1, True, True), "test_frames": (int, 1, True, True), "lr_patience": (int, 0, True, False),
+    "early_stopping_patience": (int, 0, True, False), "seed": (int, 0, True, False),
+    "lr": (float, 0, False, False), "lr_factor": (float, 0, False, False), "min_lr": (float, 0, True, False),
+    "noise_fraction": (float, 0, True, True), "time_budget": (float, 0, False, True),
+}
+
+
+def _check_numbers(config):
+    """Every numeric option a number in its range (YAML strings such as ``1e-3`` converted); raises FINError."""
+    for key, (kind, low, inclusive, optional) in _NUMBERS.items():
+        value = config[key]
+        if value is None and optional:
+            continue
+        flag = f"--{key.replace('_', '-')}"
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            number = kind(value) if kind is float else int(value) if float(value) == int(float(value)) else None
+            if number is None:
+                raise ValueError
+        except (TypeError, ValueError, OverflowError):
+            raise FINError(f"{flag} {value!r} is not valid; expected {'an integer' if kind is int else 'a number'}") from None
+        bad = not math.isfinite(number) or (number < low if inclusive else number <= low)
+        below = {"lr_factor": "below 1", "noise_fraction": "at most 1"}.get(key)
+        if (key == "lr_factor" and number >= 1) or (key == "noise_fraction" and number > 1):
+            bad = True
+        if bad:
+            expected = (f"at least {low}" if inclusive else f"greater than {low}") + (f" and {below}" if below else "")
+            what = "an integer" if kind is int else "a finite number"
+            raise FINError(f"{flag} {value!r} is not valid; expected {what} {expected}")
+        config[key] = number
+
+
+def _warn(text):
+    print(text, file=sys.stderr, flush=True)
+
+
+def check_store(data, log=_warn):
+    """Frames per split of the store ``data``, checked before any training; returns the evaluation split.
+
+    The training split must have frames, and the test split (else the validation split) for the final metrics;
+    an empty validation split is allowed (no early stopping on it: the training loss is watched), with a warning.
+
+    Raises
+    ------
+    FINError
+        A split the run needs is empty; the message names it and how to see why.
+    """
+    from data_prep import open_store
+
+    with open_store(data) as store:
+        counts = {split: store.num_frames(split) for split in store.splits}
+        skipped = len(store.meta.get("summary", {}).get("skipped", []))
+    see = (f"its files were skipped or none was assigned to it ({skipped} file(s) skipped in the build); "
+           f"see python -m data_prep.inspect {data}")
+    if not counts.get("train"):
+        raise FINError(f"store {data} has no training frames (split 'train' is empty: {see}); rebuild it with more "
+                       "speakers or readable files")
+    eval_split = "test" if counts.get("test") else "val" if counts.get("val") else None
+    if eval_split is None:
+        raise FINError(f"store {data} has no test and no validation frames, so the trained model could not be measured "
+                       f"({see})")
+    if not counts.get("val"):
+        log(f"warning: split 'val' of {data} is empty ({see}): no validation, early stopping watches the training loss")
+    if eval_split != "test":
+        log(f"warning: split 'test' of {data} is empty ({see}): metrics.json measures the validation split")
+    return eval_split
+
+
+def _same(key, a, b):
+    if key in ("data", "out") and a is not None and b is not None:
+        return Path(a).resolve() == Path(b).resolve()
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            return math.isclose(float(a), float(b), rel_tol=1e-12)
+        except (TypeError, ValueError):
+            return False
+    return a == b
+
+
+def check_resume(config, out):
+    """Compare a resolved config with the ``config.yaml`` of the run ``--resume`` continues; raises FINError
+    naming every difference (the checkpoint only fits the settings it was made with)."""
+    saved_path = Path(out) / "config.yaml"
+    if not saved_path.is_file():
+        return
+    saved = load_options(saved_path, [*DEFAULTS, "loss"], FINError)
+    diffs = [f"{key} {saved.get(key)!r} there, {config.get(key)!r} now" for key in [*DEFAULTS, "loss"]
+             if not _same(key, saved.get(key), config.get(key))]
+    if diffs:
+        raise FINError(f"--resume: the settings differ from those of the run in {out} ({saved_path}): {'; '.join(diffs)}. "
+                       "Resume with the same settings, or start a new run with another --out")
+
+
+def prepare_training(config, log=_warn):
+    """Resolve a config and check everything a run needs before any work: the options, ``--out``, the store's
+    splits and, for ``--resume``, the saved settings. Returns the resolved config (``data`` filled in).
+
+    Raises
+    ------
+    FINError, DataPrepError
+        Nothing has been written.
+    """
+    resume = bool(config.get("resume"))
+    config = resolve_config(config)
+    out = Path(config["out"])
+    if out.exists() and not out.is_dir():
+        raise FINError(f"--out {out} exists and is not a folder; expected the run folder to write")
+    data = Path(config["data"]) if config["data"] else demo_store()
+    if not data.is_file():
+        raise FINError(f"--data {data}: no such store")
+    from data_prep import open_store
+
+    with open_store(data) as store:
+        store_target_set = store.meta["target_set"]
+    config["data"] = str(data)
+    config["target_set"] = config["target_set"] or store_target_set
+    if config["target_set"] != store_target_set:
+        raise FINError(f"--target-set {config['target_set']} differs from the store's ({store_target_set}); rebuild the store")
+    config["eval_split"] = check_store(data, log)
+    if config["init_from"]:
+        from fin.presets import check_model_spec
+
+        check_model_spec(config["init_from"], "--init-from")
+    if resume:
+        check_resume({k: v for k, v in config.items() if k != "eval_split"}, out)
+    config["resume"] = resume
+    return config
+
+
+def _store_errors(err):
+    """A DataPrepError raised by the store inside tf.data (TensorFlow wraps it in its own error), unwrapped."""
+    from data_prep import DataPrepError
+
+    match = re.search(r"store .*? is damaged: .*?lists every damaged dataset\)", str(err), re.S)
+    return DataPrepError(match.group(0)) if match else err
+
+
+def train(config, verbose=None, prepared=False):
+    """Train one FIN as ``config`` says (see :data:`DEFAULTS`); returns the test metrics dict.
+
+    ``prepared``: ``config`` comes from :func:`prepare_training` already (else it is prepared here).
+    """
     import keras
     import tensorflow as tf
 
     from data_prep import open_store
+    from data_prep.atomic import remove_stale_temporaries
     from data_prep.tf_dataset import frame_dataset
 
     import fin
@@ -157,25 +302,20 @@ def train(config, verbose=None):
     from fin.losses import RelativeEnergyLoss, StandardizedLoss
     from fin.progress import TrainingProgress, ValidationR2, WallClock
 
-    config = resolve_config(config)
+    config = dict(config) if prepared else prepare_training(config)
+    eval_split = config.pop("eval_split")
     feature, out = config["feature"], Path(config["out"])
     worker, n_workers, chief = worker_info()
     strategy = make_strategy(config["strategy"])
-    data = Path(config["data"]) if config["data"] else demo_store()
+    data = Path(config["data"])
     with open_store(data) as store:
         n_train, n_val = store.num_frames("train"), store.num_frames("val") if "val" in store.splits else 0
-        store_target_set = store.meta["target_set"]
-    if n_train == 0:
-        raise FINError(f"{data} has no training frames")
-    config["data"] = str(data)
-    config["target_set"] = config["target_set"] or store_target_set
-    if config["target_set"] != store_target_set:
-        raise FINError(f"--target-set {config['target_set']} differs from the store's ({store_target_set}); rebuild the store")
 
     # where this process writes: the chief to --out, the other workers to a scratch folder
     write_dir = out if chief else out / f".worker-{worker}"
     backup_dir = out / "backup"
     write_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(write_dir)  # model or metrics files a killed run was writing
     resumed = config.pop("resume", False) and backup_dir.is_dir()
     if not resumed and chief:
         shutil.rmtree(backup_dir, ignore_errors=True)
@@ -248,10 +388,12 @@ def train(config, verbose=None):
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config["early_stopping_patience"],
                                                        restore_best_weights=True))
     t0 = time.time()
-    if config["epochs"]:
+    try:
         model.fit(train_ds, epochs=config["epochs"], steps_per_epoch=steps, validation_data=val_ds,
                   validation_steps=val_steps, callbacks=callbacks, verbose=verbose,
                   shuffle=False)  # the tf.data pipeline reshuffles every epoch itself
+    except tf.errors.OpError as err:  # a damaged store chunk read inside tf.data: one clear message
+        raise _store_errors(err) from None
     train_seconds = time.time() - t0
 
     atomic_write(write_dir / "model.keras", model.save)
@@ -261,8 +403,6 @@ def train(config, verbose=None):
     # evaluate the saved artifact, outside any distribution strategy: what a user loads is what is measured
     replicas = int(strategy.num_replicas_in_sync)
     model = keras.saving.load_model(out / "model.keras", compile=False)
-    with open_store(data) as store:
-        eval_split = "test" if "test" in store.splits and store.num_frames("test") > 0 else "val"
     metrics = {"feature": feature, "arch": config["arch"], "init": config["init"], "params": int(model.count_params()),
                "split": eval_split, "strategy": config["strategy"], "replicas": replicas,
                "train_seconds": round(train_seconds, 1)}
@@ -363,6 +503,7 @@ def build_parser():
 
 
 def main(argv=None):
+    """Command line; 0 on success, 2 for bad options or inputs (found before any work), 1 if the run failed."""
     parser = build_parser()
     args = parser.parse_args(argv)
     from data_prep import DataPrepError
@@ -374,13 +515,15 @@ def main(argv=None):
         if args.config:
             config.update(load_options(args.config, [*DEFAULTS, "loss"], FINError))
         config.update({k: v for k, v in vars(args).items() if k in DEFAULTS and v is not None})
-        config = resolve_config({k: str(v) if isinstance(v, Path) else v for k, v in config.items()})
-        config["resume"] = args.resume
-        if config["data"] and not Path(config["data"]).is_file():
-            raise FINError(f"--data {config['data']}: no such store")
-        metrics = train(config)
+        config = {k: str(v) if isinstance(v, Path) else v for k, v in config.items()}
+        config = prepare_training({**config, "resume": args.resume})
     except (FINError, DataPrepError) as err:
         parser.error(str(err))
+    try:
+        metrics = train(config, prepared=True)
+    except (FINError, DataPrepError) as err:
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        return 1
     if metrics is None:  # a non-chief worker of a multi-worker run: the chief reports
         return 0
     print(f"{metrics['feature']} {metrics['arch']}: test R² {metrics['r2']:.4f} (variance-weighted {metrics['r2_vw']:.4f}), "

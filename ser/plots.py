@@ -1,11 +1,11 @@
 """Plots of SER runs: the confusion matrix and learning curves. Each writer also saves its data as JSON."""
 
-import csv
 import json
 
 import numpy as np
 
 from fin.plots import plt
+from fin.plots import read_history  # noqa: F401  (ser.training reads fold histories with it)
 from fin.plots import save_figure as _save
 
 
@@ -32,14 +32,6 @@ def confusion_plot(confusion, labels, path, title=""):
     data = {"labels": list(labels), "counts": counts.astype(int).tolist(), "recall": np.round(recall, 6).tolist()}
     path.with_suffix(".json").write_text(json.dumps(data, indent=1) + "\n")
     return path
-
-
-def read_history(history_csv):
-    """Keras' CSVLogger file as a dict column -> list of floats (columns without any value left out)."""
-    with open(history_csv) as f:
-        rows = list(csv.DictReader(f))
-    columns = {key: [float(r[key]) for r in rows if r.get(key) not in (None, "", "NA")] for key in (rows[0] if rows else {})}
-    return {key: values for key, values in columns.items() if values}
 
 
 def learning_curves(histories, path, title=""):

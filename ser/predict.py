@@ -27,6 +27,7 @@ was predicted, 1 if none was, 2 for bad options.
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -62,10 +63,10 @@ class Predictor:
     """
 
     def __init__(self, folder, fold=None):
-        import keras
-
         import fin  # noqa: F401  (registers the FIN layers)
         import ser.layers  # noqa: F401  (registers the SER layers)
+        from fin.errors import FINError
+        from fin.presets import load_model_file
         from ser.data import ClipSettings
 
         self.folder = Path(folder)
@@ -73,10 +74,15 @@ class Predictor:
         if not card.is_file():
             raise SERError(f"--model {folder}: no ser_model.json there; expected a ser.finetune or ser.baseline "
                            "output folder")
-        self.info = json.loads(card.read_text())
-        self.kind, self.labels = self.info["kind"], self.info["labels"]
-        clip = self.info["clip"]
-        self.settings = ClipSettings(offset=clip["offset"], duration=clip["duration"], sr=clip["sr"])
+        try:
+            self.info = json.loads(card.read_text())
+            self.kind, self.labels = self.info["kind"], self.info["labels"]
+            clip = self.info["clip"]
+            self.settings = ClipSettings(offset=clip["offset"], duration=clip["duration"], sr=clip["sr"])
+            if not isinstance(self.info["models"], list):
+                raise TypeError("'models' is not a list of model files")
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
+            raise SERError(f"--model {folder}: {card} is damaged or not a ser_model.json ({type(err).__name__}: {err})") from None
         if fold is not None:
             files = [f"folds/{fold}/model.keras"]
             if files[0] not in self.info["models"]:
@@ -90,7 +96,10 @@ class Predictor:
         if missing:
             raise SERError(f"--model {folder}: missing model file(s) {', '.join(missing)}")
         self.model_files = files
-        self.models = [keras.saving.load_model(self.folder / f, compile=False) for f in files]
+        try:
+            self.models = [load_model_file(self.folder / f) for f in files]
+        except FINError as err:
+            raise SERError(f"--model {folder}: {err}") from None
         self.speaker_norm = bool(self.info.get("speaker_norm"))
         if self.speaker_norm:
             self._parts = [self._split(m) for m in self.models]
@@ -166,6 +175,24 @@ class Predictor:
         return np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)
 
 
+def speed_words(rtf):
+    """A real-time factor (processing seconds per second of audio) in words.
+
+    Examples
+    --------
+    >>> speed_words(0.01), speed_words(1.7096), speed_words(0.5), speed_words(1.0)
+    ('100x faster than real time', '1.7x slower than real time', '2.0x faster than real time', 'as fast as real time')
+    """
+    if rtf <= 0:
+        return "instantaneous"
+    if abs(rtf - 1) < 0.05:
+        return "as fast as real time"
+    if rtf > 1:
+        return f"{rtf:.1f}x slower than real time"
+    factor = 1 / rtf
+    return f"{factor:.0f}x faster than real time" if factor >= 10 else f"{factor:.1f}x faster than real time"
+
+
 def window_starts(n_samples, window, hop):
     """Start samples of the windows over a signal: every ``hop`` samples, the last one ending at the end.
 
@@ -189,18 +216,20 @@ def audio_files(paths):
     as ``(path, reason)`` failures."""
     from data_prep.corpora import AUDIO_EXTENSIONS
 
+    from data_prep.audio import path_problem
+
     files, missing = [], []
     for p in map(Path, paths):
         if p.is_dir():
-            found = sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in AUDIO_EXTENSIONS
+            found = sorted(q for q in p.rglob("*") if q.suffix.lower() in AUDIO_EXTENSIONS and not q.is_dir()
                            and not any(part.startswith(".") for part in q.relative_to(p).parts))
             if not found:
                 missing.append((str(p), "folder holds no audio files"))
-            files.extend(found)
-        elif p.is_file():
+            files.extend(found)  # FIFOs, devices and broken links among them are reported by load_audio
+        elif (problem := path_problem(p)) is None:
             files.append(p)
         else:
-            missing.append((str(p), "no such file or folder"))
+            missing.append((str(p), "no such file or folder" if problem == "file not found" else problem))
     return files, missing
 
 
@@ -272,6 +301,10 @@ def main(argv=None):
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    for name in ("hop", "window", "offset"):
+        value = getattr(args, name)
+        if value is not None and not math.isfinite(value):
+            parser.error(f"--{name} {value} is not valid; expected a finite number of seconds")
     if args.hop <= 0:
         parser.error(f"--hop must be positive, got {args.hop}")
     if args.window is not None and args.window * 22050 < 2048:
@@ -341,7 +374,7 @@ def main(argv=None):
     if args.json:
         print(json.dumps(summary, indent=1))
     else:
-        speed = f"real-time factor {rtf:.4f} ({1 / rtf:.0f}x faster than real time)" if rtf else "no audio analysed"
+        speed = f"real-time factor {rtf:.4f} ({speed_words(rtf)})" if rtf else "no audio analysed"
         print(f"{len(results)} file(s), {audio_seconds:.1f} s of audio in {seconds:.2f} s: {speed}; "
               f"{len(predictor.models)} model(s) averaged" + (f"; {len(failed)} file(s) failed" if failed else ""))
     return 0 if results else 1

@@ -31,6 +31,7 @@ Outputs in ``out``::
 
 import csv
 import json
+import math
 import os
 import platform
 import shutil
@@ -141,8 +142,9 @@ def resolve_config(config, defaults=DEFAULTS):
         if isinstance(config[key], bool) or not isinstance(config[key], int) or config[key] < low:
             raise SERError(f"{key} must be an integer >= {low}, got {config[key]!r}")
     for key in ("lr", "lr_factor", "min_lr"):
-        if not isinstance(config[key], (int, float)) or config[key] <= 0:
-            raise SERError(f"{key} must be a positive number, got {config[key]!r}")
+        if isinstance(config[key], bool) or not isinstance(config[key], (int, float)) or not math.isfinite(config[key]) \
+                or config[key] <= 0:
+            raise SERError(f"{key} must be a positive finite number, got {config[key]!r}")
     if not 0 <= float(config["val_fraction"]) < 1:
         raise SERError(f"val_fraction must be in [0, 1), got {config['val_fraction']!r}")
     fractions = config["split_fractions"]
@@ -195,6 +197,27 @@ def discover_corpora(config):
         utterances.extend(found)
         skipped.extend({"path": s.path, "corpus": name, "reason": s.reason} for s in bad)
     return select_files(utterances, config["max_files"], config["seed"]), skipped, corpora
+
+
+def check_protocol(config):
+    """Before any work: discover the corpora (no audio opened) and check that the protocol fits their speakers.
+
+    Raises
+    ------
+    SERError
+        ``--folds`` larger than the number of speakers, or leave-one-speaker-out on one speaker; the message
+        names the value and the speakers found.
+    """
+    from data_prep.splits import speaker_key
+
+    utterances, _, _ = discover_corpora(config)
+    speakers = sorted({speaker_key(u) for u in utterances})
+    listed = ", ".join(speakers[:10]) + (f", ... ({len(speakers)} in all)" if len(speakers) > 10 else "")
+    if config["protocol"] == "speaker-kfold" and not 2 <= int(config["folds"]) <= len(speakers):
+        raise SERError(f"--folds {config['folds']} is not valid for these corpora: speaker k-fold needs 2 <= k <= the "
+                       f"number of speakers, and they hold {len(speakers)} ({listed})")
+    if config["protocol"] == "loso" and len(speakers) < 2:
+        raise SERError(f"leave-one-speaker-out needs at least two speakers; the corpora hold {len(speakers)} ({listed})")
 
 
 def make_folds(utterances, config):
@@ -533,13 +556,15 @@ def config_from_args(parser, args, defaults):
 def run_cli(parser, defaults, resolve, job, argv=None):
     """The ``main()`` of ``ser.finetune`` and ``ser.baseline``: parse, resolve, run; returns the exit status.
 
-    Bad options end in ``parser.error`` (exit status 2); an error during the run prints ``error: ...`` and returns 1.
+    Bad options, and a protocol the corpora's speakers cannot fill, end in ``parser.error`` (exit status 2) before
+    any work; an error during the run prints ``error: ...`` and returns 1.
     ``resolve(config)`` completes a configuration, ``job(config, **kwargs)`` runs it.
     """
     args = parser.parse_args(argv)
     config = config_from_args(parser, args, defaults)
     try:
         config = resolve(config)
+        check_protocol(config)
     except SERError as err:
         parser.error(str(err))
     quiet = {"verbose": 0, "progress": False} if args.quiet else {}
