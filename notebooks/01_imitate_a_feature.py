@@ -157,7 +157,7 @@ for name, output in (("learned FIN", learned), ("preset", closed_form)):
 seconds = np.arange(len(target)) * 512 / 22050
 panels = (("librosa", target), (f"learned FIN ({arch})", learned), ("preset (spectral)", closed_form))
 if target.shape[1] == 1:
-    fig, ax = plt.subplots(figsize=(10, 3.4))
+    fig, ax = plt.subplots(figsize=(10, 3.4), layout="constrained")
     for name, values in panels:
         ax.plot(seconds, values[:, 0], label=name)
     ax.set(xlabel="time (s)", ylabel=FEATURE)
@@ -165,7 +165,7 @@ if target.shape[1] == 1:
 else:
     shown = [(n, 10 * np.log10(np.maximum(v, 1e-10)) if FEATURE == "mel" else v) for n, v in panels]
     lo, hi = np.percentile(shown[0][1], [1, 99.5])
-    fig, ax = plt.subplots(1, 3, figsize=(14, 3.6), sharey=True)
+    fig, ax = plt.subplots(1, 3, figsize=(13, 3.6), sharey=True, layout="constrained")
     for a, (name, values) in zip(ax, shown):
         image = a.imshow(values.T, origin="lower", aspect="auto", vmin=lo, vmax=hi,
                          extent=(0, seconds[-1], 0, values.shape[1]))
