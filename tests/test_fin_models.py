@@ -159,6 +159,9 @@ def test_tuning_estimate_equals_librosa_on_equal_spectra(speech_frames, rng):
     S = magnitude_spectra(np.concatenate([speech_frames, frame_signal(tone.astype(np.float32)), np.zeros((1, 2048), np.float32)]))
     index = keras.ops.convert_to_numpy(TuningEstimate()(S))
     tuning = fops.tuning_edges()[index]
+    # exact on purpose: a histogram edge, not a float to compare within a tolerance; the layer follows librosa's
+    # rounding step by step (fin.ops.estimate_tuning_index), which this checks (also with numpy's SSE, AVX2
+    # and AVX-512 paths and OPENBLAS_CORETYPE=Haswell)
     np.testing.assert_array_equal(tuning, estimate_tuning_per_frame(S))
     assert np.allclose(tuning[len(speech_frames) : -1], 0.23, atol=0.03)  # librosa says 0.21 here and tuning[-1] == 0.0
 
