@@ -61,6 +61,11 @@ print("quick" if QUICK else "full", "settings:", SETTINGS, "->", OUT.resolve())
 # (`--freeze none`), the pretrained presets as the starting point (`--init pretrained`, the default), and one
 # fixed split by speaker (`--protocol split`: training, validation and test speakers never overlap). The
 # leave-one-speaker-out protocol (`--protocol loso`, the default) trains one model per speaker instead.
+#
+# Pooling and head: mean and standard deviation over the frames (`--pooling stats`) of the features with rms and
+# mel in log (`--compress log`), and a small MLP head (`--head mlp`). Without these three options the model is
+# the seed's (mean pooling, a 1.3 M-parameter 1D-CNN head), which on the full demo settings reached UA 0.29
+# against 0.375 with them.
 
 # %%
 from data_prep.demo import default_demo_root, generate_demo_corpus
@@ -71,6 +76,7 @@ corpus = generate_demo_corpus(corpus_root, n_speakers=SETTINGS["speakers"],
                               utterances_per_emotion=SETTINGS["utterances_per_emotion"])
 run = OUT / "finetune"
 argv = ["--corpus", f"ravdess={corpus}", "--freeze", "none", "--protocol", "split", "--epochs", str(SETTINGS["epochs"]),
+        "--pooling", "stats", "--compress", "log", "--head", "mlp",
         "--duration", str(SETTINGS["duration"]), "--batch-size", "8" if QUICK else "32", "--out", str(run),
         "--cache-dir", str(OUT / "cache"), "--workers", "1", "--quiet", "--seed", "0"]
 if not SETTINGS["augment"]:
