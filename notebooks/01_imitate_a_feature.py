@@ -50,8 +50,10 @@ SETTINGS = {
     "speakers": 3 if QUICK else 6,
     "utterances_per_emotion": 1 if QUICK else 3,
     "augment": not QUICK,  # the seed's augmented copies (noise, slowed + pitch-shifted) in the store
-    "epochs": 2 if QUICK else 12,
-    "steps_per_epoch": 10 if QUICK else 300,  # batches of 64 frames
+    # training: None takes the recipe's (fin.train.RECIPES); the full run stops after the first epoch past the budget
+    "epochs": 2 if QUICK else None,
+    "steps_per_epoch": 10 if QUICK else None,
+    "time_budget": None if QUICK else 300,  # seconds
 }
 print("quick" if QUICK else "full", "settings:", SETTINGS, "->", OUT.resolve())
 
@@ -87,12 +89,16 @@ with open_store(store_path) as store:
 # %% [markdown]
 # ## Train a learned FIN
 #
-# `fin.train.train` is what `python -m fin.train` runs: it streams the store with `tf.data`, trains with the seed's
-# recipe (Adam, ReduceLROnPlateau, early stopping on the validation speakers) and writes a run folder
-# (`model.keras`, `config.yaml`, `history.csv`, `metrics.json`, plots). With no `arch` it builds the feature's
-# default learned architecture, the one `fin.build_model(FEATURE)` builds.
+# `fin.train.train` is what `python -m fin.train` runs. With no `arch` it builds the feature's default learned
+# architecture, the one `fin.build_model(FEATURE)` builds, and trains it with that architecture's recipe: `store`
+# streams the store's frames and targets with `tf.data` (the seed's recipe), `teacher` also augments them and mixes
+# in noise frames, labelled on the fly by the closed-form FIN. Either way training stops early on the validation
+# speakers and the run folder holds `model.keras`, the resolved `config.yaml`, `history.csv`, `metrics.json` (test
+# speakers) and plots.
 
 # %%
+import yaml
+
 import fin
 from fin.train import train
 
@@ -100,7 +106,11 @@ arch = fin.get_feature(FEATURE).default_arch
 print(f"default architecture for {FEATURE}: {arch}")
 run_dir = OUT / f"{FEATURE}-{arch}"
 metrics = train({"feature": FEATURE, "data": str(store_path), "out": str(run_dir), "epochs": SETTINGS["epochs"],
-                 "steps_per_epoch": SETTINGS["steps_per_epoch"], "seed": 0}, verbose=0)
+                 "steps_per_epoch": SETTINGS["steps_per_epoch"], "time_budget": SETTINGS["time_budget"], "seed": 0},
+                verbose=0)
+config = yaml.safe_load((run_dir / "config.yaml").read_text())
+print(f"recipe {config['recipe']}: {config['epochs']} epochs of at most {config['steps_per_epoch']} steps of "
+      f"{config['batch_size']} frames")
 print(f"trained {metrics['params']:,} parameters in {metrics['train_seconds']} s")
 print(f"test speakers: R² {metrics['r2']:.3f} (uniform), {metrics['r2_vw']:.3f} (variance-weighted), "
       f"MSE {metrics['mse']:.4g}, {metrics['frames']} frames")

@@ -20,7 +20,8 @@
 # drop into any Keras model as layers: frozen, as a differentiable librosa, or trainable, to be fine-tuned with the
 # rest. This notebook
 #
-# 1. looks at the presets (`fin.list_presets`, `fin.load_preset`) and checks one against librosa;
+# 1. looks at the presets (`fin.list_presets`, `fin.load_preset`; the default family, closed-form) and checks one
+#    against librosa;
 # 2. builds a small frame-level emotion classifier on three of them and trains it on the demo corpus;
 # 3. saves and reloads it, and exports it to TensorFlow Lite and ONNX with `fin.export`'s parity check (the
 #    exported file is kept only if it reproduces Keras on real frames); and exports the chroma preset, whose
@@ -60,9 +61,11 @@ import keras
 
 import fin
 
-presets = fin.list_presets()
-for name, meta in presets.items():
-    print(f"{name:>7}: {meta['arch']:<9} {meta['params']:>9,} parameters, test R² {meta['test']['r2']:.4f}")
+# two families: "closed-form" (the default: librosa's operators as spectral FINs) and "learned"
+for family, presets in fin.list_presets().items():
+    print(f"{family}:" + ("" if presets else " (none shipped)"))
+    for name, meta in presets.items():
+        print(f"  {name:>7}: {meta['arch']:<9} {meta['params']:>9,} parameters, test R² {meta['test']['r2']:.4f}")
 
 # %% [markdown]
 # A preset called on frames gives the librosa feature of each frame. On a 440 Hz tone the chroma preset puts
