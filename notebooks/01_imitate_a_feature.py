@@ -119,14 +119,13 @@ print(f"test speakers: R² {metrics['r2']:.3f} (uniform), {metrics['r2_vw']:.3f}
 # The learning curves (from the run's `history.csv`) and the R² of every output on the test speakers:
 
 # %%
-import csv
+from fin.plots import read_history
 
-with open(run_dir / "history.csv") as f:
-    history = list(csv.DictReader(f))
+history = read_history(run_dir / "history.csv")  # column -> values per epoch
 fig, ax = plt.subplots(1, 2, figsize=(11, 3.4))
-epochs = [int(row["epoch"]) + 1 for row in history]
 for key in ("loss", "val_loss"):
-    ax[0].plot(epochs, [float(row[key]) for row in history], marker=".", label=key)
+    if key in history:
+        ax[0].plot(range(1, len(history[key]) + 1), history[key], marker=".", label=key)
 ax[0].set(xlabel="epoch", ylabel="loss (standardised)", yscale="log", title="learning curves")
 ax[0].legend()
 per_output = np.asarray(metrics["r2_per_output"])
