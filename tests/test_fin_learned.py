@@ -129,9 +129,13 @@ def test_learned_presets_train_time_and_command_are_recorded():
         assert meta["recipe"]["command"].startswith("python -m experiments.presets --family learned")
 
 
-#: What a learned preset must reach on real speech it never saw (R², mel variance-weighted). An untrained or
-#: broken model is near 0 or negative on every one of these.
-LEARNED_FLOORS = {"rms": 0.99, "zcr": 0.99, "chroma": 0.5, "mfcc": 0.5, "mel": 0.8}
+#: What a learned preset must reach on real speech it never saw (R²; variance-weighted for mel, and for MFCC, whose
+#: uniform R² the learned family does not yet bring above 0 on every speaker). Measured on these frames: rms .9985,
+#: zcr 1.0, chroma .744, mfcc (vw) .723, mel (vw) .981. The same architectures untrained: rms .987 (a positive
+#: weighting at a fan-in scale averages squares in expectation, hence the tight floor), zcr -21.8, chroma -.50,
+#: mfcc (vw) -1.57, mel (vw) -.05.
+LEARNED_FLOORS = {"rms": 0.995, "zcr": 0.99, "chroma": 0.6, "mfcc": 0.6, "mel": 0.95}
+VARIANCE_WEIGHTED = ("mel", "mfcc")
 
 
 @pytest.mark.parametrize("feature", FEATURES)
@@ -146,7 +150,7 @@ def test_learned_presets_imitate_real_speech(shared_data, feature):
     acc = R2Accumulator()
     acc.update(target, model.predict(frames, batch_size=512, verbose=0))
     result = acc.result()
-    assert result["r2_vw" if feature == "mel" else "r2"] >= LEARNED_FLOORS[feature]
+    assert result["r2_vw" if feature in VARIANCE_WEIGHTED else "r2"] >= LEARNED_FLOORS[feature]
 
 
 def test_untrained_quadratic_misses_the_floors(shared_data):
@@ -154,9 +158,9 @@ def test_untrained_quadratic_misses_the_floors(shared_data):
     from data_prep.audio import load_audio
     from data_prep.targets import frame_signal
 
-    frames = frame_signal(load_audio(sorted((shared_data / "emodb" / "wav").glob("03*.wav"))[0]))
+    frames = np.concatenate([frame_signal(load_audio(p)) for p in sorted((shared_data / "emodb" / "wav").glob("11*.wav"))[:6]])
     targets = targets_from_frames(frames)
-    for feature in ("mel", "mfcc", "chroma"):
+    for feature in FEATURES:
         acc = R2Accumulator()
         acc.update(targets[feature], fin.build_model(feature, "quadratic", seed=0).predict(frames, verbose=0))
-        assert acc.result()["r2_vw" if feature == "mel" else "r2"] < LEARNED_FLOORS[feature]
+        assert acc.result()["r2_vw" if feature in VARIANCE_WEIGHTED else "r2"] < LEARNED_FLOORS[feature], feature
