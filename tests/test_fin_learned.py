@@ -164,3 +164,39 @@ def test_untrained_quadratic_misses_the_floors(shared_data):
         acc = R2Accumulator()
         acc.update(targets[feature], fin.build_model(feature, "quadratic", seed=0).predict(frames, verbose=0))
         assert acc.result()["r2_vw" if feature in VARIANCE_WEIGHTED else "r2"] < LEARNED_FLOORS[feature], feature
+
+
+def test_fin_train_benchmark_writes_curves_png_and_json(tmp_path, tiny_store):
+    from experiments.benchmark import main
+
+    out = tmp_path / "bench"
+    assert main(["fin-train", "--data", str(tiny_store), "--features", "zcr", "--budget", "0.5", "--out", str(out)]) == 0
+    result = json.loads((out / "fin_train.json").read_text())
+    assert set(result["runs"]) == {"zcr/paper", "zcr/compact", "zcr/quadratic"}
+    for run in result["runs"].values():
+        assert run["epochs"] >= 1 and len(run["curve"]) == run["epochs"] and np.isfinite(run["test_r2"])
+        assert all(t > 0 for t, _ in run["curve"])
+    assert (out / "fin_train.png").stat().st_size > 10_000
+
+
+def test_fin_train_benchmark_rejects_bad_arguments(tmp_path, capsys):
+    from experiments.benchmark import main
+
+    for argv in (["fin-train", "--budget", "0"], ["fin-train", "--archs", "resnet"],
+                 ["fin-train", "--data", str(tmp_path / "none.h5")]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2
+    assert "resnet" in capsys.readouterr().err
+
+
+def test_seed_scale_runs_the_paper_topologies_within_its_budget(tmp_path, tiny_store):
+    from experiments.seed_scale import main
+
+    out = tmp_path / "seed"
+    assert main(["--data", str(tiny_store), "--features", "rms", "--minutes", "0.05", "--out", str(out)]) == 0
+    result = json.loads((out / "seed_scale.json").read_text())
+    row = result["features"]["rms"]
+    assert row["seed_epochs"] == 100 and 1 <= row["epochs_run"] < 100  # stopped by its share of the budget
+    assert "CPU only" in result["device"] and (out / "seed_scale.md").is_file()
+    assert (out / "rms" / "model.keras").is_file()
