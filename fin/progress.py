@@ -24,8 +24,14 @@ class ValidationR2(keras.callbacks.Callback):
     def __init__(self, frames, targets, batch_size=1024):
         super().__init__()
         self.frames, self.targets, self.batch_size = frames, targets, batch_size
+        self.seconds = 0.0  # time spent measuring, so that WallClock can leave it out
 
     def on_epoch_end(self, epoch, logs=None):
+        t0 = time.time()
+        self._measure(logs)
+        self.seconds += time.time() - t0
+
+    def _measure(self, logs):
         acc = R2Accumulator()
         for i in range(0, len(self.frames), self.batch_size):
             acc.update(self.targets[i : i + self.batch_size], self.model(self.frames[i : i + self.batch_size], training=False))
@@ -95,21 +101,32 @@ class TrainingProgress(keras.callbacks.Callback):
 
 
 class WallClock(keras.callbacks.Callback):
-    """Adds ``wall_seconds`` (since training began) to the epoch logs; stops training past ``budget`` seconds.
+    """Adds ``wall_seconds`` (training time so far) to the epoch logs; stops training past ``budget`` seconds.
 
-    The budget is checked at the end of each epoch, so a run overshoots it by at most one epoch: use short
-    epochs (``steps_per_epoch``) for a tight budget. Placed before the loggers so ``history.csv`` has the column.
+    Training time is wall time since training began less the time spent on validation (Keras's validation pass
+    and the ``measuring`` callbacks, e.g. :class:`ValidationR2`), so that architectures whose evaluation is
+    expensive are compared on the time they spend learning. The budget is checked at the end of each epoch, so a
+    run overshoots it by at most one epoch: use short epochs (``steps_per_epoch``) for a tight budget. Place it
+    after the measuring callbacks and before the loggers so ``history.csv`` has the column.
     """
 
-    def __init__(self, budget=None):
+    def __init__(self, budget=None, measuring=()):
         super().__init__()
         self.budget = budget
+        self.measuring = list(measuring)
 
     def on_train_begin(self, logs=None):
         self.t0 = time.time()
+        self.validation = 0.0
+
+    def on_test_begin(self, logs=None):
+        self.test_t0 = time.time()
+
+    def on_test_end(self, logs=None):
+        self.validation += time.time() - self.test_t0
 
     def on_epoch_end(self, epoch, logs=None):
-        elapsed = time.time() - self.t0
+        elapsed = time.time() - self.t0 - self.validation - sum(m.seconds for m in self.measuring)
         if logs is not None:
             logs["wall_seconds"] = elapsed
         if self.budget is not None and elapsed >= self.budget:

@@ -368,10 +368,11 @@ def train(config, verbose=None, prepared=False):
     monitor = "val_loss" if val_ds is not None else "loss"
     if verbose is None:
         verbose = "bar"
-    callbacks = [WallClock(config["time_budget"])]
+    callbacks = []
     if n_val and chief:
         val_frames, val_targets = _validation_frames(data, feature, min(n_val, 4096), config["seed"])
         callbacks.append(ValidationR2(val_frames, val_targets))
+    callbacks.append(WallClock(config["time_budget"], measuring=callbacks))
     if verbose == "bar":
         initial = _completed_epochs(out / "history.csv") if resumed else 0
         callbacks.append(TrainingProgress(config["epochs"], steps, initial_epoch=initial,
