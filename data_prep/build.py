@@ -269,10 +269,9 @@ def prepare_build(config, overwrite=False, inputs=(), log=_log_stderr):
     out = Path(config["out"])
     manifests = [root for _, root in map(corpora.parse_corpus_arg, config["corpora"] or []) if root.is_file()]
     check_out(out, overwrite, [*inputs, *manifests])
-    if not config["corpora"]:
-        from data_prep.demo import default_demo_root, generate_demo_corpus
+    from data_prep.demo import corpus_args_or_demo
 
-        config["corpora"] = [f"ravdess={generate_demo_corpus(default_demo_root())}"]
+    config["corpora"] = corpus_args_or_demo(config["corpora"])
     sources = [corpora.parse_corpus_arg(text) for text in config["corpora"]]
     augment_config = (SEED_AUGMENTATION if config["augmentation"] is None else config["augmentation"]) if config["augment"] else {}
     augment_names = Augmenter(augment_config).names  # validates the config before any work

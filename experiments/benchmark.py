@@ -64,16 +64,16 @@ def benchmark_files(n_per_corpus):
                 step = max(1, len(utts) // n_per_corpus)
                 found += [u.path for u in utts[::step][:n_per_corpus]]
     if not found:
-        from data_prep.demo import default_demo_root, generate_demo_corpus
+        from data_prep.demo import demo_corpus_arg
 
-        utts, _ = corpora.discover("ravdess", generate_demo_corpus(default_demo_root()))
+        utts, _ = corpora.discover(*corpora.parse_corpus_arg(demo_corpus_arg()))
         found = [u.path for u in utts[: 3 * n_per_corpus]]
     return found
 
 
 def bench_data_prep(n_files=12, loop_frames=600):
     from data_prep.audio import load_audio
-    from data_prep.targets import FEATURES, frame_signal, frame_targets, reference_frame_targets, targets_from_frames
+    from data_prep.targets import FEATURES, frame_signal, frame_targets, reference_frame_targets, targets_in_chunks
 
     files = benchmark_files(n_files)
     signals = [load_audio(p) for p in files]

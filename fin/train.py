@@ -105,13 +105,12 @@ def demo_store():
     """The demo corpus store (built once, then reused): ``runs/demo/demo.h5``."""
     from data_prep.build import DEFAULTS as BUILD_DEFAULTS
     from data_prep.build import build_store
-    from data_prep.demo import default_demo_root, generate_demo_corpus
+    from data_prep.demo import demo_corpus_arg
 
     path = Path("runs/demo/demo.h5")
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
-        corpus = generate_demo_corpus(default_demo_root())
-        build_store({**BUILD_DEFAULTS, "corpora": [f"ravdess={corpus}"], "out": str(path)}, progress=sys.stderr.isatty())
+        build_store({**BUILD_DEFAULTS, "corpora": [demo_corpus_arg()], "out": str(path)}, progress=sys.stderr.isatty())
     return path
 
 

@@ -179,12 +179,9 @@ def discover_corpora(config):
     """Utterances of every ``--corpus`` (the demo corpus if none), ``max_files`` per corpus; and the skipped."""
     from data_prep.build import select_files
     from data_prep.corpora import discover, parse_corpus_arg
+    from data_prep.demo import corpus_args_or_demo
 
-    corpora = config["corpora"]
-    if not corpora:
-        from data_prep.demo import default_demo_root, generate_demo_corpus
-
-        corpora = [f"ravdess={generate_demo_corpus(default_demo_root())}"]
+    corpora = corpus_args_or_demo(config["corpora"])
     utterances, skipped = [], []
     for text in corpora:
         try:
