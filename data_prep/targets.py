@@ -40,11 +40,13 @@ FRAME_LENGTH = 2048
 HOP_LENGTH = 512
 N_FFT = 2048
 
-#: Feature names, in the order the store and the FIN registry list them (the SER model concatenates in the
-#: seed's order: zcr, chroma, mfcc, rms, mel).
+#: Feature names, in the order the store and the FIN registry list them (the SER model concatenates in
+#: :data:`SEED_FEATURE_ORDER`).
 FEATURES = ("rms", "zcr", "chroma", "mfcc", "mel")
 #: Output size of each feature.
 FEATURE_DIMS = {"rms": 1, "zcr": 1, "chroma": 12, "mfcc": 20, "mel": 128}
+#: The seed's concatenation order (its SER model and baseline: 1 + 12 + 20 + 1 + 128 = 162 values per frame).
+SEED_FEATURE_ORDER = ("zcr", "chroma", "mfcc", "rms", "mel")
 
 #: Named target sets. ``seed`` is the default and reproduces the seed's calls exactly.
 TARGET_SETS = {
