@@ -854,8 +854,8 @@ def _arg_int(low, high):
     def parse(text):
         try:
             value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from err
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"{value} is out of range; expected {low} to {high}")
         return value

@@ -223,7 +223,7 @@ class FrameStore:
         try:
             self.h5 = h5py.File(self.path, "r")
         except OSError as err:
-            raise DataPrepError(f"{self.path} is not a readable HDF5 store ({err})") from None
+            raise DataPrepError(f"{self.path} is not a readable HDF5 store ({err})") from err
         if self.h5.attrs.get("format") != FORMAT:
             self.h5.close()
             raise DataPrepError(f"{self.path} is not a {FORMAT} (written by data_prep.build)")

@@ -56,6 +56,7 @@ from pathlib import Path
 
 import numpy as np
 
+from data_prep.errors import ToolkitError
 from data_prep.targets import FEATURE_DIMS, FEATURES, FRAME_LENGTH, HOP_LENGTH, SR
 from experiments.generalization_report import format_table, write_json, write_report
 
@@ -67,7 +68,7 @@ BAND_LIMIT_SR = 16000
 _RMS_FLOOR = 1e-10
 
 
-class GeneralizationError(Exception):
+class GeneralizationError(ToolkitError):
     """A bad ``--fins`` or ``--corpus`` argument; the message names the value and what was expected."""
 
 
@@ -464,8 +465,8 @@ def _integer(name, low):
     def parse(text):
         try:
             value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} {text!r} is not an integer") from None
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(f"{name} {text!r} is not an integer") from err
         if value < low:
             expected = "0 or more" if low == 0 else f"at least {low}"
             raise argparse.ArgumentTypeError(f"{name} {value} is out of range; expected {expected}")

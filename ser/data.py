@@ -211,7 +211,7 @@ class ClipCache:
             self._file = h5py.File(self.path, "r")
             meta = json.loads(self._file.attrs["meta"])
         except (OSError, KeyError, ValueError) as err:
-            raise SERError(f"cannot read clip cache {self.path}: {err}") from None
+            raise SERError(f"cannot read clip cache {self.path}: {err}") from err
         self.utterances = [Utterance(*row) for row in meta["utterances"]]
         self.skipped = meta["skipped"]
         self.copies = meta["copies"]
@@ -304,7 +304,7 @@ def build_clip_cache(utterances, settings=None, augmentation=None, seed=0, cache
     try:
         copies = Augmenter(augmentation, seed=seed).names  # checks the config before any work
     except DataPrepError as err:
-        raise SERError(str(err)) from None
+        raise SERError(str(err)) from err
     if not utterances:
         raise SERError("no utterances to load")
     key = cache_key(utterances, settings, augmentation, seed)

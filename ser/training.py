@@ -166,7 +166,7 @@ def resolve_config(config, defaults=DEFAULTS):
         try:
             parse_corpus_arg(text)
         except DataPrepError as err:
-            raise SERError(str(err)) from None
+            raise SERError(str(err)) from err
     return config
 
 
@@ -186,7 +186,7 @@ def discover_corpora(config):
             name, root = parse_corpus_arg(text)
             found, bad = discover(name, root)
         except DataPrepError as err:
-            raise SERError(str(err)) from None
+            raise SERError(str(err)) from err
         if not found:
             raise SERError(f"no labelled audio files found for --corpus {text}")
         utterances.extend(found)
@@ -233,7 +233,7 @@ def make_folds(utterances, config):
             return [FoldPlan(name, np.flatnonzero(parts == "train"), np.flatnonzero(parts == "val"), test, speakers)]
         folds = PROTOCOLS[config["protocol"]][1](utterances, config)
     except DataPrepError as err:
-        raise SERError(str(err)) from None
+        raise SERError(str(err)) from err
     plans = []
     for fold in folds:
         n_train_speakers = len({speaker_key(utterances[i]) for i in fold.train})

@@ -80,8 +80,8 @@ def to_tflite(model):
             if unsupported:
                 raise FINError(f"TFLite cannot convert {model.name}: no TFLite builtin op for TensorFlow op(s) "
                                f"{', '.join(unsupported)} (SELECT_TF_OPS/Flex is not used: its delegate is not "
-                               "available to check parity)") from None
-            raise FINError(f"TFLite conversion of {model.name} failed: {str(err).strip().splitlines()[-1]}") from None
+                               "available to check parity)") from err
+            raise FINError(f"TFLite conversion of {model.name} failed: {str(err).strip().splitlines()[-1]}") from err
     return content, notes
 
 
@@ -124,7 +124,7 @@ def to_onnx(model, opset=ONNX_OPSET):
         import onnx
         import tf2onnx
     except ImportError as err:
-        raise FINError(f"ONNX export needs tf2onnx and onnx ({err}); pip install 'fin-toolkit[export]'") from None
+        raise FINError(f"ONNX export needs tf2onnx and onnx ({err}); pip install 'fin-toolkit[export]'") from err
 
     function = tf.function(lambda frame: model(frame, training=False),
                            input_signature=[tf.TensorSpec([None, FRAME_LENGTH], tf.float32, name="frame")])
@@ -133,7 +133,7 @@ def to_onnx(model, opset=ONNX_OPSET):
         proto, _ = tf2onnx.convert.from_function(function, input_signature=function.input_signature, opset=opset,
                                                  custom_op_handlers=handlers)
     except Exception as err:  # tf2onnx raises whatever its handlers raise
-        raise FINError(f"tf2onnx could not convert {model.name}: {type(err).__name__}: {err}") from None
+        raise FINError(f"tf2onnx could not convert {model.name}: {type(err).__name__}: {err}") from err
     # tf2onnx leaves an op it cannot map in the graph under its TensorFlow name (and only logs it)
     unknown = sorted({node.op_type for node in proto.graph.node if not onnx.defs.has(node.op_type, node.domain)})
     if unknown:
@@ -151,7 +151,7 @@ def run_tflite(path, frames, batch_size=BATCH_SIZE):
         try:
             interpreter = tf.lite.Interpreter(model_path=str(path))
         except ValueError as err:
-            raise FINError(f"tf.lite.Interpreter cannot load {path}: {err}") from None
+            raise FINError(f"tf.lite.Interpreter cannot load {path}: {err}") from err
     (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
     outputs, shape = [], None
     for start in range(0, len(frames), batch_size):
@@ -164,7 +164,7 @@ def run_tflite(path, frames, batch_size=BATCH_SIZE):
         try:
             interpreter.invoke()
         except RuntimeError as err:
-            raise FINError(f"tf.lite.Interpreter cannot run {path}: {err}") from None
+            raise FINError(f"tf.lite.Interpreter cannot run {path}: {err}") from err
         outputs.append(np.array(interpreter.get_tensor(out["index"])))
     return np.concatenate(outputs)
 
@@ -175,13 +175,13 @@ def run_onnx(path, frames, batch_size=BATCH_SIZE):
         import onnxruntime
     except ImportError as err:
         raise FINError(f"checking an ONNX export needs onnxruntime ({err}); "
-                       "pip install 'fin-toolkit[export]'") from None
+                       "pip install 'fin-toolkit[export]'") from err
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
     try:
         session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as err:  # onnxruntime's pybind errors (e.g. NOT_IMPLEMENTED for an unknown op)
-        raise FINError(f"onnxruntime cannot load {path}: {err}") from None
+        raise FINError(f"onnxruntime cannot load {path}: {err}") from err
     name = session.get_inputs()[0].name
     outputs = [session.run(None, {name: np.ascontiguousarray(frames[i : i + batch_size], dtype=np.float32)})[0]
                for i in range(0, len(frames), batch_size)]
@@ -221,5 +221,5 @@ def get_format(name):
     """The :class:`ExportFormat` called ``name``; :class:`FINError` listing the valid names if unknown."""
     try:
         return FORMATS[name]
-    except (KeyError, TypeError):
-        raise FINError(f"unknown export format {name!r}; expected one of {', '.join(FORMATS)}") from None
+    except (KeyError, TypeError) as err:
+        raise FINError(f"unknown export format {name!r}; expected one of {', '.join(FORMATS)}") from err
