@@ -101,7 +101,7 @@ def frame_dbfs(rms):
 
     Examples
     --------
-    >>> frame_dbfs(np.array([[1.0], [0.01], [0.0]])).tolist()
+    >>> frame_dbfs(np.array([[1.0], [0.01], [0.0]])).round(6).tolist()
     [0.0, -40.0, -200.0]
     """
     return 20.0 * np.log10(np.maximum(np.asarray(rms, dtype=np.float64).reshape(-1), _RMS_FLOOR))

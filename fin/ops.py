@@ -33,7 +33,7 @@ def hann_window(n_fft=2048):
     Examples
     --------
     >>> w = hann_window(2048)
-    >>> w.shape, float(w[0]), float(w[1024])
+    >>> w.shape, round(float(w[0]), 6), round(float(w[1024]), 6)
     ((2048,), 0.0, 1.0)
     """
     import librosa

@@ -126,7 +126,7 @@ def load_preset(name, family=DEFAULT_FAMILY):
     Examples
     --------
     >>> import fin
-    >>> fin.load_preset("mfcc").output_shape        # doctest: +SKIP
+    >>> fin.load_preset("mfcc").output_shape
     (None, 20)
     >>> fin.load_preset("mel", family="learned").name   # doctest: +SKIP
     'mel_quadratic'
