@@ -82,10 +82,7 @@ def _metric_of(feature):
 
 def energy_plot(energy, path, corpus=""):
     """Grouped bars: per energy bin, each feature's MSE over the corpus-wide target variance (log scale)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from fin.plots import plt, save_figure
 
     features = list(energy["features"])
     bins = energy["bins"]
@@ -102,18 +99,12 @@ def energy_plot(energy, path, corpus=""):
     ax.set(ylabel="MSE / corpus target variance", title=f"{corpus}: error against frame energy".strip(": "))
     ax.axhline(0.03, color="k", lw=0.8, ls="--", label="R² 0.97 level")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def band_limited_plot(band, path, corpus=""):
     """Bars per feature: R² (mel: variance-weighted) full-band and band-limited, on the same files."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from fin.plots import plt, save_figure
 
     features = list(band["features"])
     full, limited = [], []
@@ -136,10 +127,7 @@ def band_limited_plot(band, path, corpus=""):
            title=f"{corpus}: band-limited input ({band['files']} files)".strip(": "))  # fmt: skip
     ax.axhline(0.97, color="k", lw=0.8, ls="--", label="0.97")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def write_plots(out, name, corpus_result):
