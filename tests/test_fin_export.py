@@ -156,7 +156,14 @@ def test_cli_fails_loudly_on_a_corrupted_export(tmp_path, monkeypatch, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == names
 
 
+def test_parity_frames_come_from_the_corpora_given(ravdess_tree):
+    frames, source = fe.parity_frames(16, corpora={"ravdess": ravdess_tree})
+    assert frames.shape == (16, 2048) and "ravdess" in source and str(ravdess_tree) in source
+    assert fe.parity_frames(4, corpora={"ravdess": ravdess_tree / "missing"})[1].startswith("synthetic")
+
+
 @pytest.mark.parametrize("args,message", [
+    (["--model", "M", "--format", "onnx", "--corpus", "ravdess=/no/such/folder"], "/no/such/folder"),
     (["--model", "no-such-model", "--format", "onnx"], "no-such-model"),
     (["--model", "rms-missing.keras", "--format", "tflite"], "rms-missing.keras"),
     (["--model", "M", "--format", "coreml"], "coreml"),
