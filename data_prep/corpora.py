@@ -358,7 +358,7 @@ def _manifest_text(csv_path):
         raise DataPrepError(
             f"manifest {str(csv_path)!r} is not {encoding.replace('-sig', '').upper()} text: byte 0x{data[err.start]:02x} "
             f"at position {err.start} does not decode{hint}; expected a CSV file in UTF-8 (or UTF-16 with a byte-order mark)"
-        ) from None
+        ) from err
 
 
 def _read_manifest(csv_path):

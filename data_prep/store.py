@@ -174,7 +174,7 @@ class _ReadErrors:
             detail = str(err).replace("\n", " ")
             raise DataPrepError(f"store {self.store} is damaged: reading dataset /{self.name.lstrip('/')} failed "
                                 f"({type(err).__name__}: {detail}); rebuild it with data_prep.build "
-                                f"(python -m data_prep.inspect {self.store} --verify lists every damaged dataset)") from None
+                                f"(python -m data_prep.inspect {self.store} --verify lists every damaged dataset)") from err
         return False
 
 

@@ -109,8 +109,8 @@ def load_model_file(path):
         if "safe_mode" in str(err):
             raise FINError(f"{path} was refused by Keras safe mode: it holds Python code (e.g. a Lambda layer's "
                            "function) that loading would run. Load it only if you trust its source, with "
-                           "keras.saving.load_model(path, safe_mode=False)") from None
-        raise FINError(f"{path} is a damaged or incompatible .keras model file ({type(err).__name__}: {text})") from None
+                           "keras.saving.load_model(path, safe_mode=False)") from err
+        raise FINError(f"{path} is a damaged or incompatible .keras model file ({type(err).__name__}: {text})") from err
 
 
 def load_preset(name, family=DEFAULT_FAMILY):

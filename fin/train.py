@@ -165,8 +165,8 @@ def _check_numbers(config):
             number = kind(value) if kind is float else int(value) if float(value) == int(float(value)) else None
             if number is None:
                 raise ValueError
-        except (TypeError, ValueError, OverflowError):
-            raise FINError(f"{flag} {value!r} is not valid; expected {'an integer' if kind is int else 'a number'}") from None
+        except (TypeError, ValueError, OverflowError) as err:
+            raise FINError(f"{flag} {value!r} is not valid; expected {'an integer' if kind is int else 'a number'}") from err
         bad = not math.isfinite(number) or (number < low if inclusive else number <= low)
         below = {"lr_factor": "below 1", "noise_fraction": "at most 1"}.get(key)
         if (key == "lr_factor" and number >= 1) or (key == "noise_fraction" and number > 1):
@@ -383,7 +383,7 @@ def train(config, verbose=None, prepared=False):
                   validation_steps=val_steps, callbacks=callbacks, verbose=verbose,
                   shuffle=False)  # the tf.data pipeline reshuffles every epoch itself
     except tf.errors.OpError as err:  # a damaged store chunk read inside tf.data: one clear message
-        raise _store_errors(err) from None
+        raise _store_errors(err) from err
     train_seconds = time.time() - t0
 
     save_model(model, write_dir / "model.keras")
