@@ -5,7 +5,7 @@ Public API::
     from data_prep import frame_targets, open_store
 """
 
-from data_prep.errors import DataPrepError
+from data_prep.errors import DataPrepError, ToolkitError
 from data_prep.labels import EMOTIONS, SEED_EMOTIONS
 from data_prep.targets import FEATURE_DIMS, FEATURES, FRAME_LENGTH, HOP_LENGTH, SR, TARGET_SETS, frame_targets
 
@@ -19,6 +19,7 @@ __all__ = [
     "HOP_LENGTH",
     "SR",
     "TARGET_SETS",
+    "ToolkitError",
     "frame_targets",
     "open_store",
 ]

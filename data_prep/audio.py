@@ -12,10 +12,11 @@ import warnings
 import librosa
 import numpy as np
 
+from data_prep.errors import ToolkitError
 from data_prep.targets import FRAME_LENGTH, SR
 
 
-class AudioError(Exception):
+class AudioError(ToolkitError):
     """A file that cannot enter the store; ``str(err)`` is the reason, the caller knows the path."""
 
 
@@ -121,10 +122,10 @@ def load_audio(path, sr=SR, offset=0.0, duration=None, min_samples=FRAME_LENGTH)
             y, _ = librosa.load(path, sr=sr, mono=True, offset=offset, duration=duration, dtype=np.float32)
     except librosa.util.exceptions.ParameterError as err:
         if "not finite" in str(err):  # librosa refuses NaN/Inf while downmixing or resampling
-            raise AudioError("non-finite samples (NaN or Inf)") from None
-        raise AudioError(f"unreadable audio: {_content_problem(path, err)}") from None
+            raise AudioError("non-finite samples (NaN or Inf)") from err
+        raise AudioError(f"unreadable audio: {_content_problem(path, err)}") from err
     except Exception as err:  # soundfile, audioread (NoBackendError), EOFError, OSError, ...
-        raise AudioError(f"unreadable audio: {_content_problem(path, err)}") from None
+        raise AudioError(f"unreadable audio: {_content_problem(path, err)}") from err
     if y.size == 0:
         raise AudioError("empty audio (no samples" + (f" after offset {offset} s" if offset else "") + ")")
     if not np.all(np.isfinite(y)):

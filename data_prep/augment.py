@@ -70,7 +70,7 @@ def _make_transform(spec, copy_name):
     try:
         return cls(**spec)
     except TypeError as err:
-        raise DataPrepError(f"augmentation copy {copy_name!r}: bad arguments for {name}: {err}") from None
+        raise DataPrepError(f"augmentation copy {copy_name!r}: bad arguments for {name}: {err}") from err
 
 
 class Augmenter:

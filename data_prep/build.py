@@ -25,20 +25,18 @@ import os
 import signal
 import sys
 import zlib
-from collections import deque
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from data_prep import corpora
 from data_prep.atomic import atomic_write_text, remove_stale_temporaries, temporary_path
-from data_prep.audio import AudioError, load_audio
 from data_prep.augment import SEED_AUGMENTATION, Augmenter
 from data_prep.errors import DataPrepError
 from data_prep.options import load_options
 from data_prep.splits import SPLITS, SPLITTERS, assign_splits, speaker_key
-from data_prep.targets import FEATURES, FRAME_LENGTH, HOP_LENGTH, SR, TARGET_SETS, check_target_set, frame_signal, targets_from_frames
+from data_prep.targets import FEATURES, FRAME_LENGTH, HOP_LENGTH, SR, TARGET_SETS, check_target_set, frame_signal, targets_in_chunks
+from data_prep.workers import each_file, load_copies, ordered_map
 
 #: Default worker count cap: each worker holds about 350 MB (librosa, numba, audiomentations), so four
 #: keep a build under 2 GB on any machine; pass --workers to use more cores.
@@ -68,50 +66,24 @@ def _process_group(tasks, augment_config, seed, target_set, offset, duration):
     Returns one entry per task: ``(index, [(copy name, signal, targets), ...], None)`` or ``(index, None, reason)``.
     """
     augmenter = Augmenter(augment_config or {}, seed=seed)
-    loaded, results = [], {}
-    for index, path in tasks:
-        try:
-            y = load_audio(path, offset=offset, duration=duration)
-            copies = []
-            for name, sig in augmenter(y, SR, key=path):
-                if not np.all(np.isfinite(sig)) or len(sig) < FRAME_LENGTH:
-                    raise AudioError(f"augmentation {name!r} produced an unusable signal")
-                copies.append((name, sig, frame_signal(sig)))
-            loaded.append((index, copies))
-        except AudioError as err:
-            results[index] = (index, None, str(err))
-        except Exception as err:  # a bad file must never stop the build
-            results[index] = (index, None, f"failed to process ({type(err).__name__}: {err})")
-    if loaded:
-        frames = np.concatenate([fr for _, copies in loaded for _, _, fr in copies])
-        chunk = 2048
-        parts = [targets_from_frames(frames[i : i + chunk], target_set) for i in range(0, len(frames), chunk)]
-        targets = {f: np.concatenate([p[f] for p in parts]) for f in FEATURES}
-        start = 0
-        for index, copies in loaded:
-            out = []
-            for name, sig, fr in copies:
-                stop = start + len(fr)
-                out.append((name, sig[: FRAME_LENGTH + (len(fr) - 1) * HOP_LENGTH], {f: targets[f][start:stop] for f in FEATURES}))
-                start = stop
-            results[index] = (index, out, None)
-    return [results[index] for index, _ in tasks]
 
+    def framed_copies(path):
+        return [(name, sig, frame_signal(sig)) for name, sig in load_copies(path, augmenter, SR, offset, duration)]
 
-def _ordered_map(fn, groups, workers, **kwargs):
-    """Yield ``fn(group, **kwargs)`` in order, at most ``2 * workers`` groups in flight (bounded memory)."""
-    if workers <= 1:
-        for group in groups:
-            yield fn(group, **kwargs)
-        return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        pending = deque()
-        for group in groups:
-            pending.append(pool.submit(fn, group, **kwargs))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+    results = each_file(tasks, framed_copies)
+    loaded = [(index, copies) for index, copies, _ in results if copies is not None]
+    if not loaded:
+        return results
+    targets = targets_in_chunks(np.concatenate([fr for _, copies in loaded for _, _, fr in copies]), target_set)
+    made, start = {}, 0
+    for index, copies in loaded:
+        out = []
+        for name, sig, fr in copies:
+            stop = start + len(fr)
+            out.append((name, sig[: FRAME_LENGTH + (len(fr) - 1) * HOP_LENGTH], {f: targets[f][start:stop] for f in FEATURES}))
+            start = stop
+        made[index] = out
+    return [(index, made[index], None) if index in made else (index, None, reason) for index, _, reason in results]
 
 
 def select_files(utterances, max_files, seed):
@@ -269,10 +241,9 @@ def prepare_build(config, overwrite=False, inputs=(), log=_log_stderr):
     out = Path(config["out"])
     manifests = [root for _, root in map(corpora.parse_corpus_arg, config["corpora"] or []) if root.is_file()]
     check_out(out, overwrite, [*inputs, *manifests])
-    if not config["corpora"]:
-        from data_prep.demo import default_demo_root, generate_demo_corpus
+    from data_prep.demo import corpus_args_or_demo
 
-        config["corpora"] = [f"ravdess={generate_demo_corpus(default_demo_root())}"]
+    config["corpora"] = corpus_args_or_demo(config["corpora"])
     sources = [corpora.parse_corpus_arg(text) for text in config["corpora"]]
     augment_config = (SEED_AUGMENTATION if config["augmentation"] is None else config["augmentation"]) if config["augment"] else {}
     augment_names = Augmenter(augment_config).names  # validates the config before any work
@@ -355,7 +326,7 @@ def run_build(plan, progress=True, log=_log_stderr):
     try:
         writer = StoreWriter(tmp, SPLITS, config["target_set"])
         bar = tqdm(total=len(utterances), unit="file", desc="building store", disable=not progress)
-        for results in _ordered_map(
+        for results in ordered_map(
             _process_group, groups, workers, augment_config=plan["augment_config"], seed=config["seed"],
             target_set=config["target_set"], offset=config["offset"], duration=config["duration"],
         ):

@@ -162,11 +162,11 @@ def normalize_emotion(text):
     key = re.sub(r"[\s\-]+", "_", str(text).strip().lower())
     try:
         return _EMOTION_ALIASES[key]
-    except KeyError:
+    except KeyError as err:
         raise DataPrepError(
             f"unknown emotion {text!r}; expected one of {', '.join(EMOTIONS)} "
             f"(or an alias: {', '.join(sorted(set(_EMOTION_ALIASES) - set(EMOTIONS)))})"
-        ) from None
+        ) from err
 
 
 # ---------------------------------------------------------------------------------- per-file parsers
@@ -358,7 +358,7 @@ def _manifest_text(csv_path):
         raise DataPrepError(
             f"manifest {str(csv_path)!r} is not {encoding.replace('-sig', '').upper()} text: byte 0x{data[err.start]:02x} "
             f"at position {err.start} does not decode{hint}; expected a CSV file in UTF-8 (or UTF-16 with a byte-order mark)"
-        ) from None
+        ) from err
 
 
 def _read_manifest(csv_path):
@@ -456,8 +456,8 @@ def corpus_names():
 def _get(name):
     try:
         return CORPORA[name]
-    except (KeyError, TypeError):
-        raise DataPrepError(f"unknown corpus {name!r}; expected one of {', '.join(CORPORA)}") from None
+    except (KeyError, TypeError) as err:
+        raise DataPrepError(f"unknown corpus {name!r}; expected one of {', '.join(CORPORA)}") from err
 
 
 def discover(name, root):

@@ -55,7 +55,9 @@ __all__ = [
     "RAVDESS_EMOTION_CODES",
     "EmotionProsody",
     "SpeakerVoice",
+    "corpus_args_or_demo",
     "default_demo_root",
+    "demo_corpus_arg",
     "demo_speaker",
     "generate_demo_corpus",
     "main",
@@ -647,6 +649,26 @@ def default_demo_root():
     return pathlib.Path.home() / ".cache" / "fin-toolkit" / "demo_corpus"
 
 
+def demo_corpus_arg(seed=DEMO_SEED):
+    """The ``--corpus`` argument of the demo corpus, ``"ravdess=<root>"``, generated first if not cached.
+
+    The one fallback every command uses when it is given no corpus (:func:`corpus_args_or_demo`): the corpus is
+    written (or found) at :func:`default_demo_root`, in the RAVDESS layout.
+    """
+    return f"ravdess={generate_demo_corpus(default_demo_root(), seed=seed)}"
+
+
+def corpus_args_or_demo(corpora, seed=DEMO_SEED):
+    """``corpora`` (``NAME=PATH`` arguments) as a list, or the demo corpus's one (:func:`demo_corpus_arg`) if empty.
+
+    Examples
+    --------
+    >>> corpus_args_or_demo(["emodb=/data/emodb"])
+    ['emodb=/data/emodb']
+    """
+    return list(corpora) if corpora else [demo_corpus_arg(seed)]
+
+
 def _positive_int(name, value, largest):
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or not 1 <= value <= largest:
         raise DataPrepError(f"{name} {value!r} is out of range; expected an integer from 1 to {largest}")
@@ -832,8 +854,8 @@ def _arg_int(low, high):
     def parse(text):
         try:
             value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from err
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"{value} is out of range; expected {low} to {high}")
         return value

@@ -23,5 +23,5 @@ def emotion_index(emotion):
 
     try:
         return EMOTIONS.index(emotion)
-    except ValueError:
-        raise DataPrepError(f"unknown emotion {emotion!r}; expected one of {', '.join(EMOTIONS)}") from None
+    except ValueError as err:
+        raise DataPrepError(f"unknown emotion {emotion!r}; expected one of {', '.join(EMOTIONS)}") from err

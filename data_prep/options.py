@@ -29,7 +29,7 @@ def load_options(path, known, error=DataPrepError):
     try:
         data = yaml.safe_load(Path(path).read_text()) or {}
     except (OSError, yaml.YAMLError) as err:
-        raise error(f"cannot read config {path}: {err}") from None
+        raise error(f"cannot read config {path}: {err}") from err
     if not isinstance(data, dict):
         raise error(f"config {path} must be a mapping of option: value")
     known = list(known)

@@ -174,7 +174,7 @@ class _ReadErrors:
             detail = str(err).replace("\n", " ")
             raise DataPrepError(f"store {self.store} is damaged: reading dataset /{self.name.lstrip('/')} failed "
                                 f"({type(err).__name__}: {detail}); rebuild it with data_prep.build "
-                                f"(python -m data_prep.inspect {self.store} --verify lists every damaged dataset)") from None
+                                f"(python -m data_prep.inspect {self.store} --verify lists every damaged dataset)") from err
         return False
 
 
@@ -223,7 +223,7 @@ class FrameStore:
         try:
             self.h5 = h5py.File(self.path, "r")
         except OSError as err:
-            raise DataPrepError(f"{self.path} is not a readable HDF5 store ({err})") from None
+            raise DataPrepError(f"{self.path} is not a readable HDF5 store ({err})") from err
         if self.h5.attrs.get("format") != FORMAT:
             self.h5.close()
             raise DataPrepError(f"{self.path} is not a {FORMAT} (written by data_prep.build)")

@@ -40,11 +40,13 @@ FRAME_LENGTH = 2048
 HOP_LENGTH = 512
 N_FFT = 2048
 
-#: Feature names, in the order the store and the FIN registry list them (the SER model concatenates in the
-#: seed's order: zcr, chroma, mfcc, rms, mel).
+#: Feature names, in the order the store and the FIN registry list them (the SER model concatenates in
+#: :data:`SEED_FEATURE_ORDER`).
 FEATURES = ("rms", "zcr", "chroma", "mfcc", "mel")
 #: Output size of each feature.
 FEATURE_DIMS = {"rms": 1, "zcr": 1, "chroma": 12, "mfcc": 20, "mel": 128}
+#: The seed's concatenation order (its SER model and baseline: 1 + 12 + 20 + 1 + 128 = 162 values per frame).
+SEED_FEATURE_ORDER = ("zcr", "chroma", "mfcc", "rms", "mel")
 
 #: Named target sets. ``seed`` is the default and reproduces the seed's calls exactly.
 TARGET_SETS = {
@@ -247,7 +249,29 @@ def frame_targets(y, target_set="seed", sr=SR, chunk_frames=2048):
     >>> t["mfcc"].shape, int(t["chroma"][0].argmax())   # 440 Hz is A, chroma bin 9
     ((40, 20), 9)
     """
-    frames = frame_signal(y)
+    return targets_in_chunks(frame_signal(y), target_set, sr, chunk_frames)
+
+
+def targets_in_chunks(frames, target_set="seed", sr=SR, chunk_frames=2048):
+    """:func:`targets_from_frames` of any number of frames, ``chunk_frames`` at a time (bounded memory).
+
+    Parameters
+    ----------
+    frames : np.ndarray [shape=(n_frames, 2048)]
+    chunk_frames : int
+        Frames per call of :func:`targets_from_frames`.
+
+    Returns
+    -------
+    targets : dict
+        Feature name -> ``np.ndarray [shape=(n_frames, dim), dtype=float32]``.
+
+    Examples
+    --------
+    >>> frames = frame_signal(np.zeros(2048 + 4 * 512, dtype=np.float32))
+    >>> {f: t.shape for f, t in targets_in_chunks(frames, chunk_frames=2).items()}["mel"]
+    (5, 128)
+    """
     parts = [targets_from_frames(frames[i : i + chunk_frames], target_set, sr) for i in range(0, len(frames), chunk_frames)]
     return {name: np.concatenate([p[name] for p in parts]) for name in FEATURES}
 

@@ -64,16 +64,16 @@ def benchmark_files(n_per_corpus):
                 step = max(1, len(utts) // n_per_corpus)
                 found += [u.path for u in utts[::step][:n_per_corpus]]
     if not found:
-        from data_prep.demo import default_demo_root, generate_demo_corpus
+        from data_prep.demo import demo_corpus_arg
 
-        utts, _ = corpora.discover("ravdess", generate_demo_corpus(default_demo_root()))
+        utts, _ = corpora.discover(*corpora.parse_corpus_arg(demo_corpus_arg()))
         found = [u.path for u in utts[: 3 * n_per_corpus]]
     return found
 
 
 def bench_data_prep(n_files=12, loop_frames=600):
     from data_prep.audio import load_audio
-    from data_prep.targets import FEATURES, frame_signal, frame_targets, reference_frame_targets, targets_from_frames
+    from data_prep.targets import FEATURES, frame_signal, frame_targets, reference_frame_targets, targets_in_chunks
 
     files = benchmark_files(n_files)
     signals = [load_audio(p) for p in files]
@@ -88,11 +88,7 @@ def bench_data_prep(n_files=12, loop_frames=600):
         reference_frame_targets(frame)
     loop_fps = len(subset) / (time.perf_counter() - t0)
 
-    def batched():
-        parts = [targets_from_frames(frames[i : i + 2048]) for i in range(0, n, 2048)]
-        return {f: np.concatenate([p[f] for p in parts]) for f in FEATURES}
-
-    t_batched, result = _timed(batched)
+    t_batched, result = _timed(lambda: targets_in_chunks(frames))
     t_per_file, _ = _timed(lambda: [frame_targets(y) for y in signals])
     # the two agree with the loop on the frames it timed (a benchmark of wrong answers is worthless)
     check = [reference_frame_targets(f) for f in subset[:50]]

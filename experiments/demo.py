@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from data_prep.build import DEFAULTS, build_store, format_summary
-from data_prep.demo import default_demo_root, generate_demo_corpus
+from data_prep.demo import demo_corpus_arg
 from data_prep.targets import FEATURES
 
 
@@ -64,10 +64,10 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
 
-    corpus = generate_demo_corpus(default_demo_root(), seed=args.seed)
-    print(f"[1/4] demo corpus at {corpus}")
+    corpus = demo_corpus_arg(seed=args.seed)
+    print(f"[1/4] demo corpus at {corpus.partition('=')[2]}")
     store = args.out / "demo.h5"
-    summary = build_store({**DEFAULTS, "corpora": [f"ravdess={corpus}"], "out": str(store), "seed": args.seed},
+    summary = build_store({**DEFAULTS, "corpora": [corpus], "out": str(store), "seed": args.seed},
                           progress=sys.stderr.isatty())
     print(format_summary(summary))
 

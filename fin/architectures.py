@@ -23,10 +23,9 @@ Look builders up by name through :data:`fin.registry.ARCHITECTURES` and call the
 
 import keras
 
+from data_prep.targets import FRAME_LENGTH
 from fin import layers as fl
 from fin.errors import FINError
-
-FRAME_LENGTH = 2048
 
 
 class _Seeds:

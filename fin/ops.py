@@ -3,13 +3,15 @@
 The layers in :mod:`fin.layers` only hold weights and constants and call these functions. Two kinds live here:
 
 - **closed-form operators** (numpy, computed once when a layer is built): librosa's window, the factors of a
-  mixed-radix DFT, the DCT-II matrix, the tuning histogram edges;
+  mixed-radix DFT, the DCT-II matrix, the tuning histogram edges and their float32 cell table;
 - **forward functions** (``keras.ops`` only, so they run on any Keras backend): the factorised DFT, power and
   magnitude, ``power_to_db`` per frame, max normalisation, RMS, ZCR and librosa's tuning estimate.
 
 Axis convention: every tensor is ``(batch, ..., features)``, one row per 2048-sample frame, as Keras wants;
 librosa's ``(features, frames)`` layout never appears in this package.
 """
+
+import functools
 
 import numpy as np
 from keras import ops
@@ -31,7 +33,7 @@ def hann_window(n_fft=2048):
     Examples
     --------
     >>> w = hann_window(2048)
-    >>> w.shape, float(w[0]), float(w[1024])
+    >>> w.shape, round(float(w[0]), 6), round(float(w[1024]), 6)
     ((2048,), 0.0, 1.0)
     """
     import librosa
@@ -132,6 +134,73 @@ def piptrack_bins(sr=22050, n_fft=2048, fmin=150.0, fmax=4000.0):
     if inside.size == 0 or inside[0] < 1 or inside[-1] > len(freqs) - 2:
         raise FINError(f"fmin={fmin}, fmax={fmax} must select interior FFT bins at sr={sr}, n_fft={n_fft}")
     return int(inside[0]), int(inside[-1]) + 1
+
+
+def _float32_keys(x):
+    """Integer keys in the order of the float32 values ``x`` (``-0.0`` and ``0.0`` share key 0)."""
+    bits = np.asarray(x, dtype=np.float32).view(np.int32).astype(np.int64)
+    return np.where(bits < 0, -(bits & 0x7FFFFFFF), bits)
+
+
+def _float32_from_keys(keys):
+    keys = np.asarray(keys, dtype=np.int64)
+    bits = np.where(keys < 0, (-keys) | 0x80000000, keys).astype(np.uint32)
+    return bits.view(np.float32)
+
+
+def tuning_cells(k, shift, sr, n_fft, edges, bins_per_octave):
+    """The tuning cell ``n_hist * semitone + bin`` of a peak at FFT bin ``k`` shifted by ``shift`` (float32).
+
+    Mirrors :func:`estimate_tuning_index` step by step (pitch rounded once from float64, float32 ratio,
+    TensorFlow's float64 ``log2`` rounded to float32, the float32 edges), so it gives the layer's histogram bin
+    (``cell mod n_hist``) bit for bit. The cell grows with ``shift``: a semitone's bins, then the next semitone's.
+    """
+    n_hist = len(edges) - 1
+    shift = np.asarray(shift, dtype=np.float32)
+    pitch = ((np.asarray(k, dtype=np.float64) + shift) * float(sr) / n_fft).astype(np.float32)
+    ratio = pitch / np.float32(27.5)
+    log2 = ops.convert_to_numpy(ops.log2(ops.convert_to_tensor(ratio.astype(np.float64))))  # the layer's kernel
+    octaves = np.float32(bins_per_octave) * log2.astype(np.float32)
+    whole = np.floor(octaves)
+    residual = octaves - whole
+    wrap = residual >= 0.5
+    residual = np.where(wrap, residual - np.float32(1.0), residual)
+    index = np.clip(np.searchsorted(edges, residual, side="right") - 1, 0, n_hist - 1)
+    return n_hist * (whole.astype(np.int64) + wrap) + index
+
+
+@functools.lru_cache(maxsize=4)
+def tuning_cell_table(lo, hi, sr=22050, n_fft=2048, resolution=0.01, bins_per_octave=12):
+    """Where the tuning cell of each searched FFT bin changes, as thresholds on the interpolation shift.
+
+    For bin ``k`` the parabolic shift lies in ``[-1, 1]`` and the layer's cell (:func:`tuning_cells`) is a
+    non-decreasing step function of it; ``thresholds[k - lo, j]`` is the smallest float32 shift whose cell is at
+    least ``first[k - lo] + j + 1`` (found by bisection over the float32 values), so the cell of a shift ``s``
+    is ``first[k - lo] + sum(s >= thresholds[k - lo])``. Rows are padded with ``+inf``.
+
+    Returns
+    -------
+    thresholds : np.ndarray [shape=(hi - lo, width), dtype=float32]
+    first : np.ndarray [shape=(hi - lo,), dtype=int32]
+        The cell at shift ``-1``.
+    """
+    edges = float32_ceil(tuning_edges(resolution))
+    bins = np.arange(lo, hi)
+    cells = lambda k, s: tuning_cells(k, s, sr, n_fft, edges, bins_per_octave)  # noqa: E731
+    first = cells(bins, np.full(bins.shape, -1.0, np.float32))
+    last = cells(bins, np.full(bins.shape, 1.0, np.float32))
+    rows = np.repeat(np.arange(len(bins)), last - first)
+    targets = first[rows] + 1 + np.concatenate([np.arange(n) for n in last - first]) if rows.size else rows
+    below = np.full(rows.shape, _float32_keys(-1.0)[()], np.int64)  # cell < target here
+    above = np.full(rows.shape, _float32_keys(1.0)[()], np.int64)  # cell >= target here
+    while np.any(above - below > 1):
+        middle = (below + above) // 2
+        reached = cells(bins[rows], _float32_from_keys(middle)) >= targets
+        above, below = np.where(reached, middle, above), np.where(reached, below, middle)
+    width = int((last - first).max(initial=1))
+    thresholds = np.full((len(bins), width), np.inf, np.float32)
+    thresholds[rows, targets - first[rows] - 1] = _float32_from_keys(above)
+    return thresholds, first.astype(np.int32)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -327,7 +396,7 @@ def _masked_median(values, mask):
     return ops.where(count > 0, median, ops.full_like(median, np.inf))
 
 
-def estimate_tuning_index(S, lo, hi, sr, n_fft, edges, zero_index, threshold=0.1, bins_per_octave=12):
+def estimate_tuning_index(S, lo, hi, sr, n_fft, edges, zero_index, threshold=0.1, bins_per_octave=12, cells=None):
     """``librosa.estimate_tuning(S=S_i)`` of every frame, as an index into the tuning histogram.
 
     ``piptrack``'s rules on each frame's magnitude spectrum: threshold at ``threshold * max(S_i)``; local maxima
@@ -336,6 +405,14 @@ def estimate_tuning_index(S, lo, hi, sr, n_fft, edges, zero_index, threshold=0.1
     ``b = (x[k+1] - x[k-1]) / 2``; magnitude ``x[k] + b * shift / 2``; pitch ``(k + shift) * sr / n_fft``.
     Then ``estimate_tuning``: keep the peaks whose magnitude is at least their median, take
     ``12 * log2(f / 27.5) mod 1`` shifted into ``[-0.5, 0.5)``, histogram, first arg-max.
+
+    Two roundings of the same steps. By default (``cells=None``, the :class:`fin.layers.TuningEstimate` layer)
+    librosa's, step by step, with float64 where librosa computes in float64, and the histogram as one segment
+    sum. With ``cells`` (the TFLite export, which has no float64 kernels and no ``DenseBincount``) float32 and
+    builtin ops only: ``a`` is rounded to float32 before ``shift = -b / a`` (librosa divides in float64: the
+    shift can differ by an ulp), the pitch, its log and the histogram bin come from exact comparisons of the
+    shift with :func:`tuning_cell_table`'s thresholds (which give the default's bin for the same shift bit for
+    bit), and the histogram is a sum of one-hot rows.
 
     Parameters
     ----------
@@ -349,6 +426,9 @@ def estimate_tuning_index(S, lo, hi, sr, n_fft, edges, zero_index, threshold=0.1
         Histogram edges rounded up to float32 (:func:`float32_ceil` of :func:`tuning_edges`).
     zero_index : int
         Index returned for a frame without any peak (librosa's tuning 0.0).
+    cells : tuple of np.ndarray or None
+        ``(thresholds, first)`` from :func:`tuning_cell_table` for these ``lo, hi, sr, n_fft`` and edges: the
+        float32-only variant.
 
     Returns
     -------
@@ -360,38 +440,53 @@ def estimate_tuning_index(S, lo, hi, sr, n_fft, edges, zero_index, threshold=0.1
     gated = ops.where(S > ref, S, ops.zeros_like(S))
     prev, cur, nxt = S[:, lo - 1 : hi - 1], S[:, lo:hi], S[:, lo + 1 : hi + 1]
     peak = (gated[:, lo:hi] > gated[:, lo - 1 : hi - 1]) & (gated[:, lo:hi] >= gated[:, lo + 1 : hi + 1])
-    # Rounding follows librosa step by step, so that equal spectra give equal histograms: its parabolic
-    # stencil mixes float32 sums with float64 products, its pitch is computed in float64 and stored in float32,
-    # and hz_to_octs runs in float32 (log2 taken here in float64 and rounded: numpy's float32 log2 is within
-    # an ulp of that, where TensorFlow's float32 log(x) / log(2) is not).
-    f64 = lambda t: ops.cast(t, "float64")  # noqa: E731
+    # By default rounding follows librosa step by step, so that equal spectra give equal histograms: its
+    # parabolic stencil mixes float32 sums with float64 products, its pitch is computed in float64 and stored in
+    # float32, and hz_to_octs runs in float32 (log2 taken here in float64 and rounded: numpy's float32 log2 is
+    # within an ulp of that, where TensorFlow's float32 log(x) / log(2) is not).
+    f64 = (lambda t: ops.cast(t, "float64")) if cells is None else (lambda t: t)  # noqa: E731
     a = f64(nxt + prev) - 2.0 * f64(cur)
     b = f64(nxt - prev) / 2.0
     interpolate = ops.abs(b) < ops.abs(a)
     shift = ops.cast(ops.where(interpolate, -b / ops.where(interpolate, a, ops.ones_like(a)), ops.zeros_like(a)), S.dtype)
     magnitude = cur + (0.5 * ((nxt - prev) / 2.0)) * shift
-    bins = ops.arange(lo, hi, dtype="float64")
-    pitch = ops.cast((bins + f64(shift)) * float(sr) / n_fft, S.dtype)
     selected = peak & (magnitude >= _masked_median(magnitude, peak))
+    if cells is None:
+        index = _tuning_bin(shift, selected, lo, hi, sr, n_fft, edges, bins_per_octave, S.dtype)
+    else:
+        thresholds, first = cells
+        passed = ops.cast(ops.expand_dims(shift, -1) >= ops.convert_to_tensor(thresholds), "int32")
+        index = (ops.convert_to_tensor(first) + ops.sum(passed, axis=-1)) % n_hist  # (batch, hi - lo)
+    index = ops.where(selected, index, n_hist)  # unselected peaks go to an overflow bin, dropped below
+    if cells is None:
+        # per-frame histogram as one segment sum over (frame, bin) ids: XLA-compilable, unlike a batched bincount
+        batch = ops.shape(S)[0]
+        ids = ops.reshape(index + ops.arange(batch, dtype="int32")[:, None] * (n_hist + 1), (-1,))
+        counts = ops.segment_sum(ops.ones_like(ids, dtype=S.dtype), ids, num_segments=batch * (n_hist + 1))  # exact
+        counts = ops.reshape(counts, (-1, n_hist + 1))[:, :n_hist]
+    else:
+        counts = ops.sum(ops.one_hot(index, n_hist + 1, dtype="int32"), axis=1)[:, :n_hist]
+    best = ops.max(counts, axis=-1, keepdims=True)
+    first_best = ops.min(ops.where(counts == best, ops.arange(n_hist, dtype="int32"), n_hist), axis=-1)
+    return ops.cast(ops.where(ops.sum(counts, axis=-1) > 0, first_best, zero_index), "int32")
+
+
+def _tuning_bin(shift, selected, lo, hi, sr, n_fft, edges, bins_per_octave, dtype):
+    """The histogram bin of each peak's pitch, librosa's rounding (float64 pitch and log2, float32 residual)."""
+    n_hist = len(edges) - 1
+    f64 = lambda t: ops.cast(t, "float64")  # noqa: E731
+    bins = ops.arange(lo, hi, dtype="float64")
+    pitch = ops.cast((bins + f64(shift)) * float(sr) / n_fft, dtype)
     ratio = ops.where(selected, pitch, ops.full_like(pitch, 27.5)) / 27.5  # hz_to_octs, A440 / 16 = 27.5 Hz
-    octaves = bins_per_octave * ops.cast(ops.log2(f64(ratio)), S.dtype)
+    octaves = bins_per_octave * ops.cast(ops.log2(f64(ratio)), dtype)
     residual = octaves - ops.floor(octaves)  # == np.mod(octaves, 1.0) exactly, as octaves >= 0; 4x faster
     residual = ops.where(residual >= 0.5, residual - 1.0, residual)
-    # histogram bin: a first guess from the uniform width, corrected against the exact edges
+    # a first guess from the uniform width, corrected against the exact edges
     edges_t = ops.convert_to_tensor(edges)
     index = ops.clip(ops.cast(ops.floor((residual - edges[0]) * (n_hist / (edges[-1] - edges[0]))), "int32"), 0, n_hist - 1)
     index = ops.where(residual < ops.take(edges_t, index), index - 1, index)
     index = ops.clip(index, 0, n_hist - 1)
-    index = ops.where((residual >= ops.take(edges_t, index + 1)) & (index < n_hist - 1), index + 1, index)
-    index = ops.where(selected, index, n_hist)  # unselected peaks go to an overflow bin, dropped below
-    # per-frame histogram as one segment sum over (frame, bin) ids: XLA-compilable, unlike a batched bincount
-    batch = ops.shape(S)[0]
-    ids = ops.reshape(index + ops.arange(batch, dtype="int32")[:, None] * (n_hist + 1), (-1,))
-    counts = ops.segment_sum(ops.ones_like(ids, dtype=S.dtype), ids, num_segments=batch * (n_hist + 1))  # exact
-    counts = ops.reshape(counts, (-1, n_hist + 1))[:, :n_hist]
-    best = ops.max(counts, axis=-1, keepdims=True)
-    first = ops.min(ops.where(counts == best, ops.arange(n_hist, dtype="int32"), n_hist), axis=-1)
-    return ops.cast(ops.where(ops.sum(counts, axis=-1) > 0, first, zero_index), "int32")
+    return ops.where((residual >= ops.take(edges_t, index + 1)) & (index < n_hist - 1), index + 1, index)
 
 
 def normalize_power(frames, eps=1e-20):

@@ -9,7 +9,9 @@ Two families, each a folder with an ``index.json`` mapping a preset name (the fe
   corpora's training speakers (``python -m experiments.presets --family learned``).
 
 :func:`load_preset` is the one way to load one; :func:`load_model_spec` accepts a preset name (``mfcc``, or
-``learned:mfcc``) wherever a model folder or file is accepted. ``python -m fin.presets`` prints both families.
+``learned:mfcc``) wherever a model folder or file is accepted, and :func:`resolve_model_specs` is the one
+resolution of such a model argument (also of a folder of run folders, or of a whole family).
+``python -m fin.presets`` prints both families.
 """
 
 import json
@@ -107,8 +109,8 @@ def load_model_file(path):
         if "safe_mode" in str(err):
             raise FINError(f"{path} was refused by Keras safe mode: it holds Python code (e.g. a Lambda layer's "
                            "function) that loading would run. Load it only if you trust its source, with "
-                           "keras.saving.load_model(path, safe_mode=False)") from None
-        raise FINError(f"{path} is a damaged or incompatible .keras model file ({type(err).__name__}: {text})") from None
+                           "keras.saving.load_model(path, safe_mode=False)") from err
+        raise FINError(f"{path} is a damaged or incompatible .keras model file ({type(err).__name__}: {text})") from err
 
 
 def load_preset(name, family=DEFAULT_FAMILY):
@@ -124,7 +126,7 @@ def load_preset(name, family=DEFAULT_FAMILY):
     Examples
     --------
     >>> import fin
-    >>> fin.load_preset("mfcc").output_shape        # doctest: +SKIP
+    >>> fin.load_preset("mfcc").output_shape
     (None, 20)
     >>> fin.load_preset("mel", family="learned").name   # doctest: +SKIP
     'mel_quadratic'
@@ -173,17 +175,85 @@ def check_model_spec(spec, what="--model"):
 
 def load_model_spec(spec):
     """Load a FIN from a ``fin.train`` output folder, a ``.keras`` file, or a preset name."""
-    path = Path(spec)
+    return _load_one(spec)[0]
+
+
+def resolve_model_specs(spec, features=None):
+    """Every FIN that one model argument names, with where it came from.
+
+    The one place that turns a model argument into models: :func:`load_model_spec` (one model) and
+    ``experiments.generalization --fins`` (any number) both use it.
+
+    Parameters
+    ----------
+    spec : str or Path
+        A family (``"presets"`` or ``"closed-form"``, ``"learned"``: every preset of it), a preset name
+        (``mfcc``, ``learned:mfcc``), a ``.keras`` file, a ``fin.train`` output folder
+        (holding ``model.keras``), or a folder of run folders ``<feature>*/model.keras`` or files
+        ``<feature>*.keras``.
+    features : sequence of str or None
+        Feature names a folder's entries must start with to count (default: every FIN feature).
+
+    Returns
+    -------
+    found : list of (keras.Model, str, tuple of str)
+        Each model, its source (``preset:<name>`` or the resolved file path) and the names that may tell its
+        feature (file or folder names, the preset's feature).
+
+    Raises
+    ------
+    FINError
+        The argument names nothing loadable; the message names it and lists what was expected.
+    """
+    if spec in FAMILIES or spec in FAMILY_ALIASES:
+        family = family_name(spec)
+        index = _index(family)
+        if not index:
+            raise FINError(
+                f"no {family} presets are shipped ({family_dir(family) / 'index.json'} is missing or empty); pass model "
+                "folders, .keras files or preset names instead"
+            )
+        return [_preset_entry(family, name, meta) for name, meta in index.items()]
+    path = Path(spec).expanduser()
+    if path.is_dir() and not (path / "model.keras").is_file():
+        if features is None:
+            from data_prep.targets import FEATURES as features
+        candidates = sorted(path.glob("*/model.keras")) + sorted(path.glob("*.keras"))
+        candidates = [c for c in candidates if any(_name_in_folder(c).startswith(f) for f in features)]
+        if not candidates:
+            raise FINError(
+                f"folder {str(spec)!r} holds no FIN: expected model.keras (a fin.train output folder), run folders "
+                f"<feature>*/model.keras or files <feature>*.keras, with feature one of {', '.join(features)}"
+            )
+        return [(load_model_file(c), str(c.resolve()), (_name_in_folder(c),)) for c in candidates]
+    return [_load_one(spec)]
+
+
+def _name_in_folder(candidate):
+    """The name a candidate FIN goes by in its folder: its run folder's name, or its file name."""
+    return candidate.parent.name if candidate.name == "model.keras" else candidate.name
+
+
+def _load_one(spec):
+    """``(model, source, hints)`` of a ``fin.train`` output folder, a ``.keras`` file or a preset name."""
+    path = Path(spec).expanduser()
     if path.is_dir():
-        path = path / "model.keras"
-        if not path.is_file():
+        if not (path / "model.keras").is_file():
             raise FINError(f"{spec} holds no model.keras: expected a fin.train output folder")
+        return load_model_file(path / "model.keras"), str((path / "model.keras").resolve()), (path.name, path.parent.name)
     if path.suffix == ".keras":
-        return load_model_file(path)
+        return load_model_file(path), str(path.resolve()), (path.name, path.parent.name)
     if is_preset_name(spec):
-        return load_preset(str(spec))
-    raise FINError(f"{spec!r} is neither a model folder, a .keras file nor a preset ({', '.join(_index()) or 'none shipped'}; "
-                   f"learned:NAME for the learned family)")
+        family, name = split_preset_name(spec)
+        return _preset_entry(family, name, _index(family)[name])
+    raise FINError(f"{str(spec)!r} is neither a model folder, a .keras file nor a preset name "
+                   f"(shipped: {', '.join(_index()) or 'none'}; learned:NAME for the learned family)")
+
+
+def _preset_entry(family, name, meta):
+    """``(model, source, hints)`` of a shipped preset: source ``preset:NAME`` (closed-form) or ``FAMILY:NAME``."""
+    prefix = "preset" if family == "closed-form" else family
+    return load_preset(name, family), f"{prefix}:{name}", (meta.get("feature", ""), name)
 
 
 def format_presets(presets=None):

@@ -122,16 +122,16 @@ def get_feature(name):
     """
     try:
         return FEATURE_SPECS[name]
-    except (KeyError, TypeError):
-        raise FINError(f"unknown feature {name!r}; expected one of {', '.join(FEATURE_SPECS)}") from None
+    except (KeyError, TypeError) as err:
+        raise FINError(f"unknown feature {name!r}; expected one of {', '.join(FEATURE_SPECS)}") from err
 
 
 def get_architecture(name):
     """The :class:`ArchitectureSpec` of ``name``; :class:`FINError` listing the valid names if unknown."""
     try:
         return ARCHITECTURES[name]
-    except (KeyError, TypeError):
-        raise FINError(f"unknown architecture {name!r}; expected one of {', '.join(ARCHITECTURES)}") from None
+    except (KeyError, TypeError) as err:
+        raise FINError(f"unknown architecture {name!r}; expected one of {', '.join(ARCHITECTURES)}") from err
 
 
 def _statistic(value, dim, what):

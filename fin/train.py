@@ -41,13 +41,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 
-from data_prep.atomic import atomic_write, atomic_write_text
+from data_prep.atomic import atomic_write_text
 from data_prep.options import load_options
-from fin.distribute import STRATEGIES, make_strategy, prebuild, worker_info
+from fin.distribute import STRATEGIES, make_strategy, prebuild
 from fin.errors import FINError
 from fin.registry import architecture_names, feature_names
+from fin.runs import RunFolder, fit_callbacks, save_model
 
 DEFAULTS = {
     "feature": None,
@@ -105,13 +105,12 @@ def demo_store():
     """The demo corpus store (built once, then reused): ``runs/demo/demo.h5``."""
     from data_prep.build import DEFAULTS as BUILD_DEFAULTS
     from data_prep.build import build_store
-    from data_prep.demo import default_demo_root, generate_demo_corpus
+    from data_prep.demo import demo_corpus_arg
 
     path = Path("runs/demo/demo.h5")
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
-        corpus = generate_demo_corpus(default_demo_root())
-        build_store({**BUILD_DEFAULTS, "corpora": [f"ravdess={corpus}"], "out": str(path)}, progress=sys.stderr.isatty())
+        build_store({**BUILD_DEFAULTS, "corpora": [demo_corpus_arg()], "out": str(path)}, progress=sys.stderr.isatty())
     return path
 
 
@@ -166,8 +165,8 @@ def _check_numbers(config):
             number = kind(value) if kind is float else int(value) if float(value) == int(float(value)) else None
             if number is None:
                 raise ValueError
-        except (TypeError, ValueError, OverflowError):
-            raise FINError(f"{flag} {value!r} is not valid; expected {'an integer' if kind is int else 'a number'}") from None
+        except (TypeError, ValueError, OverflowError) as err:
+            raise FINError(f"{flag} {value!r} is not valid; expected {'an integer' if kind is int else 'a number'}") from err
         bad = not math.isfinite(number) or (number < low if inclusive else number <= low)
         below = {"lr_factor": "below 1", "noise_fraction": "at most 1"}.get(key)
         if (key == "lr_factor" and number >= 1) or (key == "noise_fraction" and number > 1):
@@ -293,7 +292,6 @@ def train(config, verbose=None, prepared=False):
     import tensorflow as tf
 
     from data_prep import open_store
-    from data_prep.atomic import remove_stale_temporaries
     from data_prep.tf_dataset import frame_dataset
 
     import fin
@@ -305,23 +303,20 @@ def train(config, verbose=None, prepared=False):
     config = dict(config) if prepared else prepare_training(config)
     eval_split = config.pop("eval_split")
     feature, out = config["feature"], Path(config["out"])
-    worker, n_workers, chief = worker_info()
     strategy = make_strategy(config["strategy"])
     data = Path(config["data"])
     with open_store(data) as store:
         n_train, n_val = store.num_frames("train"), store.num_frames("val") if "val" in store.splits else 0
 
     # where this process writes: the chief to --out, the other workers to a scratch folder
-    write_dir = out if chief else out / f".worker-{worker}"
+    folder = RunFolder.open(out)
+    worker, n_workers, chief, write_dir = folder.worker, folder.n_workers, folder.chief, folder.write_dir
     backup_dir = out / "backup"
-    write_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(write_dir)  # model or metrics files a killed run was writing
     resumed = config.pop("resume", False) and backup_dir.is_dir()
     if not resumed and chief:
         shutil.rmtree(backup_dir, ignore_errors=True)
         (out / "history.csv").unlink(missing_ok=True)
-    if chief:
-        atomic_write_text(out / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+    folder.write_config(config)
 
     keras.utils.set_random_seed(config["seed"])
     mean, std = target_statistics(data, "train", feature)
@@ -380,26 +375,20 @@ def train(config, verbose=None, prepared=False):
         verbose = 0
     callbacks += [
         keras.callbacks.BackupAndRestore(str(backup_dir if chief else write_dir / "backup"), delete_checkpoint=False),
-        keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=config["lr_factor"], patience=config["lr_patience"],
-                                          min_lr=config["min_lr"]),
-        keras.callbacks.CSVLogger(str(write_dir / "history.csv"), append=True),
+        *fit_callbacks(config, write_dir / "history.csv", monitor, append=True),
         keras.callbacks.TensorBoard(log_dir=str(write_dir / "tensorboard")),
     ]
-    if config["early_stopping_patience"]:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config["early_stopping_patience"],
-                                                       restore_best_weights=True))
     t0 = time.time()
     try:
         model.fit(train_ds, epochs=config["epochs"], steps_per_epoch=steps, validation_data=val_ds,
                   validation_steps=val_steps, callbacks=callbacks, verbose=verbose,
                   shuffle=False)  # the tf.data pipeline reshuffles every epoch itself
     except tf.errors.OpError as err:  # a damaged store chunk read inside tf.data: one clear message
-        raise _store_errors(err) from None
+        raise _store_errors(err) from err
     train_seconds = time.time() - t0
 
-    atomic_write(write_dir / "model.keras", model.save)
-    if not chief:
-        shutil.rmtree(write_dir, ignore_errors=True)
+    save_model(model, write_dir / "model.keras")
+    if folder.discard_scratch():
         return None
     # evaluate the saved artifact, outside any distribution strategy: what a user loads is what is measured
     replicas = int(strategy.num_replicas_in_sync)

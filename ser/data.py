@@ -18,18 +18,16 @@ Nothing here imports Keras or TensorFlow, so the loading workers start quickly.
 import hashlib
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 
-from data_prep.audio import AudioError, load_audio
 from data_prep.augment import SEED_AUGMENTATION, Augmenter
 from data_prep.corpora import Utterance
 from data_prep.errors import DataPrepError
 from data_prep.targets import FRAME_LENGTH, HOP_LENGTH, SR
+from data_prep.workers import each_file, load_copies, ordered_map
 from ser.errors import SERError
 
 #: Bump when the cache layout or the clip computation changes: old caches are then ignored.
@@ -175,38 +173,13 @@ def cache_key(utterances, settings, augmentation, seed):
 def _load_group(tasks, settings, augmentation, seed):
     """Worker: ``[(index, path)] -> [(index, [(copy, clip, length)], None) or (index, None, reason)]``."""
     augmenter = Augmenter(augmentation, seed=seed)
-    out = []
-    for index, path in tasks:
-        try:
-            y = load_audio(path, sr=settings["sr"], offset=settings["offset"], duration=settings["duration"])
-            copies = []
-            for name, signal in augmenter(y, settings["sr"], key=path):
-                if len(signal) < FRAME_LENGTH or not np.all(np.isfinite(signal)):
-                    raise AudioError(f"augmentation {name!r} produced an unusable signal")
-                copies.append((name, *fit_clip(signal, int(round(settings["duration"] * settings["sr"])))))
-            out.append((index, copies, None))
-        except AudioError as err:
-            out.append((index, None, str(err)))
-        except Exception as err:  # a bad file never stops the run
-            out.append((index, None, f"failed to process ({type(err).__name__}: {err})"))
-    return out
+    n_samples = int(round(settings["duration"] * settings["sr"]))
 
+    def clips(path):
+        copies = load_copies(path, augmenter, settings["sr"], settings["offset"], settings["duration"])
+        return [(name, *fit_clip(signal, n_samples)) for name, signal in copies]
 
-def _ordered_map(fn, groups, workers, **kwargs):
-    """``fn(group, **kwargs)`` for every group, in order; worker processes are spawned (never forked from a
-    process that may hold TensorFlow's threads), at most ``2 * workers`` groups in flight."""
-    if workers <= 1:
-        for group in groups:
-            yield fn(group, **kwargs)
-        return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        pending = []
-        for group in groups:
-            pending.append(pool.submit(fn, group, **kwargs))
-            if len(pending) >= 2 * workers:
-                yield pending.pop(0).result()
-        for future in pending:
-            yield future.result()
+    return each_file(tasks, clips)
 
 
 class ClipCache:
@@ -238,7 +211,7 @@ class ClipCache:
             self._file = h5py.File(self.path, "r")
             meta = json.loads(self._file.attrs["meta"])
         except (OSError, KeyError, ValueError) as err:
-            raise SERError(f"cannot read clip cache {self.path}: {err}") from None
+            raise SERError(f"cannot read clip cache {self.path}: {err}") from err
         self.utterances = [Utterance(*row) for row in meta["utterances"]]
         self.skipped = meta["skipped"]
         self.copies = meta["copies"]
@@ -331,7 +304,7 @@ def build_clip_cache(utterances, settings=None, augmentation=None, seed=0, cache
     try:
         copies = Augmenter(augmentation, seed=seed).names  # checks the config before any work
     except DataPrepError as err:
-        raise SERError(str(err)) from None
+        raise SERError(str(err)) from err
     if not utterances:
         raise SERError("no utterances to load")
     key = cache_key(utterances, settings, augmentation, seed)
@@ -357,7 +330,7 @@ def build_clip_cache(utterances, settings=None, augmentation=None, seed=0, cache
             clips = h5.create_dataset("clips", (0, n), maxshape=(None, n), dtype="float32", chunks=(1, n))
             source, copy, length = [], [], []
             bar = tqdm(total=len(tasks), unit="file", desc="loading clips", disable=not progress)
-            for results in _ordered_map(_load_group, groups, workers, settings=asdict(settings),
+            for results in ordered_map(_load_group, groups, workers, settings=asdict(settings),
                                         augmentation=augmentation, seed=seed):
                 for index, made, reason in results:
                     u = utterances[index]

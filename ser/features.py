@@ -17,10 +17,10 @@ tests compare against. :func:`librosa_features` computes them for every row of a
 
 import numpy as np
 
-from data_prep.targets import HOP_LENGTH, N_FFT, SR, mel_filterbank
+from data_prep.targets import FEATURE_DIMS, HOP_LENGTH, N_FFT, SEED_FEATURE_ORDER, SR, mel_filterbank
 
-#: Feature name -> size, in the order of the vector.
-CLIP_FEATURES = {"zcr": 1, "chroma": 12, "mfcc": 20, "rms": 1, "mel": 128}
+#: Feature name -> size, in the order of the vector (the seed's, :data:`data_prep.targets.SEED_FEATURE_ORDER`).
+CLIP_FEATURES = {f: FEATURE_DIMS[f] for f in SEED_FEATURE_ORDER}
 
 
 def clip_features(y, sr=SR):

@@ -42,11 +42,10 @@ import numpy as np
 
 import fin
 from data_prep.targets import FEATURE_DIMS, FRAME_LENGTH
+from data_prep.targets import SEED_FEATURE_ORDER as FEATURE_ORDER  # the seed's concatenation: 1 + 12 + 20 + 1 + 128
 from ser import layers as sl
 from ser.errors import SERError
 
-#: Feature order of the concatenation (the seed's: 1 + 12 + 20 + 1 + 128).
-FEATURE_ORDER = ("zcr", "chroma", "mfcc", "rms", "mel")
 #: Values per frame after the concatenation.
 FEATURE_DIM = sum(FEATURE_DIMS[f] for f in FEATURE_ORDER)
 #: Where the FIN weights come from.

@@ -81,8 +81,10 @@ class Predictor:
             self.settings = ClipSettings(offset=clip["offset"], duration=clip["duration"], sr=clip["sr"])
             if not isinstance(self.info["models"], list):
                 raise TypeError("'models' is not a list of model files")
+        except SERError:  # a bad clip setting: its own message (SERError is a ValueError too)
+            raise
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
-            raise SERError(f"--model {folder}: {card} is damaged or not a ser_model.json ({type(err).__name__}: {err})") from None
+            raise SERError(f"--model {folder}: {card} is damaged or not a ser_model.json ({type(err).__name__}: {err})") from err
         if fold is not None:
             files = [f"folds/{fold}/model.keras"]
             if files[0] not in self.info["models"]:
@@ -99,7 +101,7 @@ class Predictor:
         try:
             self.models = [load_model_file(self.folder / f) for f in files]
         except FINError as err:
-            raise SERError(f"--model {folder}: {err}") from None
+            raise SERError(f"--model {folder}: {err}") from err
         self.speaker_norm = bool(self.info.get("speaker_norm"))
         if self.speaker_norm:
             self._parts = [self._split(m) for m in self.models]

@@ -34,16 +34,14 @@ import json
 import math
 import os
 import platform
-import shutil
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
-from data_prep.atomic import atomic_write, atomic_write_text
+from data_prep.atomic import atomic_write_text
 from data_prep.options import load_options
 from data_prep.errors import DataPrepError
 from data_prep.labels import EMOTIONS
@@ -168,7 +166,7 @@ def resolve_config(config, defaults=DEFAULTS):
         try:
             parse_corpus_arg(text)
         except DataPrepError as err:
-            raise SERError(str(err)) from None
+            raise SERError(str(err)) from err
     return config
 
 
@@ -179,19 +177,16 @@ def discover_corpora(config):
     """Utterances of every ``--corpus`` (the demo corpus if none), ``max_files`` per corpus; and the skipped."""
     from data_prep.build import select_files
     from data_prep.corpora import discover, parse_corpus_arg
+    from data_prep.demo import corpus_args_or_demo
 
-    corpora = config["corpora"]
-    if not corpora:
-        from data_prep.demo import default_demo_root, generate_demo_corpus
-
-        corpora = [f"ravdess={generate_demo_corpus(default_demo_root())}"]
+    corpora = corpus_args_or_demo(config["corpora"])
     utterances, skipped = [], []
     for text in corpora:
         try:
             name, root = parse_corpus_arg(text)
             found, bad = discover(name, root)
         except DataPrepError as err:
-            raise SERError(str(err)) from None
+            raise SERError(str(err)) from err
         if not found:
             raise SERError(f"no labelled audio files found for --corpus {text}")
         utterances.extend(found)
@@ -238,7 +233,7 @@ def make_folds(utterances, config):
             return [FoldPlan(name, np.flatnonzero(parts == "train"), np.flatnonzero(parts == "val"), test, speakers)]
         folds = PROTOCOLS[config["protocol"]][1](utterances, config)
     except DataPrepError as err:
-        raise SERError(str(err)) from None
+        raise SERError(str(err)) from err
     plans = []
     for fold in folds:
         n_train_speakers = len({speaker_key(utterances[i]) for i in fold.train})
@@ -260,15 +255,157 @@ def class_weights(y, n_classes):
     return weights
 
 
+@dataclass
+class RunData:
+    """What a run trains and tests on: the clips that loaded, their labels and the folds.
+
+    Attributes
+    ----------
+    utterances : list of Utterance
+        The files whose clips are in ``cache``, in cache order.
+    skipped : list of dict
+        ``{"path", "corpus", "reason"}`` of every file left out (unlabelled or unreadable).
+    corpora : list of str
+        The ``NAME=PATH`` arguments used (the demo corpus's if none was given).
+    cache : ser.data.ClipCache
+    settings : ser.data.ClipSettings
+    labels : list of str
+        The emotions present, in :data:`data_prep.labels.EMOTIONS` order.
+    y : np.ndarray [shape=(n_files,), dtype=int]
+        Each file's label index.
+    folds : list of FoldPlan
+    """
+
+    utterances: list
+    skipped: list
+    corpora: list
+    cache: object
+    settings: object
+    labels: list
+    y: np.ndarray
+    folds: list
+
+
+def load_run_data(config, progress=False, log=print):
+    """Discover the corpora, load every clip once into the clip cache, label the files and make the folds."""
+    from ser.data import ClipSettings, build_clip_cache
+
+    utterances, skipped, corpora = discover_corpora(config)
+    settings = ClipSettings(offset=config["offset"], duration=config["duration"])
+    cache = build_clip_cache(utterances, settings, augmentation=config["augmentation"] if config["augment"] else {},
+                             seed=config["seed"], cache_dir=config["cache_dir"], workers=config["workers"],
+                             progress=progress, log=log)
+    utterances = cache.utterances
+    labels = [e for e in EMOTIONS if e in {u.emotion for u in utterances}]
+    if len(labels) < 2:
+        raise SERError(f"the corpora hold {len(labels)} emotion(s) ({', '.join(labels)}); need at least 2")
+    y = np.array([labels.index(u.emotion) for u in utterances])
+    return RunData(utterances, skipped + cache.skipped, corpora, cache, settings, labels, y, make_folds(utterances, config))
+
+
+def final_plan(utterances, config):
+    """The plan of the final model: every file trains (validation speakers aside for early stopping), none tests."""
+    from data_prep.splits import validation_speakers
+
+    everyone = np.arange(len(utterances))
+    try:
+        train, val = validation_speakers(utterances, everyone, fraction=config["val_fraction"], seed=config["seed"])
+    except DataPrepError:
+        train, val = everyone, np.zeros(0, dtype=int)
+    return FoldPlan("final", train, val, np.zeros(0, dtype=int), ())
+
+
+# --------------------------------------------------------------------------------------------- training
+
+
+@dataclass
+class FoldOutcome:
+    """One trained fold: the plan, what trained, how long, and the test predictions (``None`` without a test part)."""
+
+    plan: FoldPlan
+    train_rows: np.ndarray
+    epochs: int
+    seconds: float
+    history: dict
+    test_rows: np.ndarray = None
+    y_test: np.ndarray = None
+    prob: np.ndarray = None
+
+
+class FoldTrainer:
+    """Trains a fresh model per fold and predicts its test part.
+
+    Per fold: training rows are the originals and (with ``augment``) the augmented copies of the training files;
+    validation and test rows are originals. Class weights, Adam, the callbacks of :func:`fin.runs.fit_callbacks`
+    (early stopping on the validation loss when the fold has validation files); the model is finalised by the
+    input kind and saved as ``model.keras`` in the fold's folder.
+
+    Parameters
+    ----------
+    config : dict
+    data : RunData
+    inputs : ser.inputs.Inputs
+        Prepared (``inputs.prepare(strategy)`` was called).
+    strategy : tf.distribute.Strategy
+    n_workers : int
+    verbose : int
+        Keras' ``fit`` verbosity.
+    """
+
+    def __init__(self, config, data, inputs, strategy, n_workers, verbose):
+        self.config, self.data, self.inputs, self.strategy = config, data, inputs, strategy
+        self.n_workers, self.verbose = n_workers, verbose
+        self.train_copies = data.cache.copies if config["augment"] else ["original"]
+
+    def fit(self, plan, fold_dir):
+        """Train on ``plan``, save ``fold_dir/model.keras`` (and ``history.csv``), predict the test part."""
+        import keras
+
+        from fin.distribute import prebuild
+        from fin.runs import fit_callbacks, save_model
+        from ser import plots
+
+        config, cache, inputs, y_all = self.config, self.data.cache, self.inputs, self.data.y
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(config["seed"])
+        train_rows = cache.rows(plan.train, self.train_copies)
+        val_rows, test_rows = cache.rows(plan.val), cache.rows(plan.test)
+        y_train, y_val = y_all[cache.source[train_rows]], y_all[cache.source[val_rows]]
+        weights = class_weights(y_train, len(self.data.labels))[y_train] if config["class_weights"] else None
+        with self.strategy.scope():
+            model, fit_model = inputs.build(len(self.data.labels), config["seed"])
+            fit_model.compile(optimizer=keras.optimizers.Adam(config["lr"]), loss="sparse_categorical_crossentropy",
+                              metrics=["accuracy"])
+        train_data = inputs.data(train_rows, y_train, weights, shuffle=True, seed=config["seed"])
+        if self.n_workers > 1:  # MultiWorkerMirroredStrategy: build before fit (see fin.distribute)
+            prebuild(fit_model, self.strategy, (inputs.example(train_rows[:2]), y_train[:2]))
+        has_val = len(val_rows) > 0
+        callbacks = fit_callbacks(config, fold_dir / "history.csv", "val_loss", early_stopping=has_val)
+        fit_kwargs = dict(epochs=config["epochs"], callbacks=callbacks, verbose=self.verbose)
+        if has_val:
+            val = inputs.data(val_rows, y_val)
+            fit_kwargs["validation_data"] = (val["x"], val["y"]) if "y" in val else val["x"]
+        if "y" in train_data:
+            fit_kwargs.update(batch_size=config["batch_size"], shuffle=True)
+        t0 = time.time()
+        history = fit_model.fit(**train_data, **fit_kwargs)
+        seconds = time.time() - t0
+        inputs.finalize(model, train_rows)
+        save_model(model, fold_dir / "model.keras")
+        outcome = FoldOutcome(plan, train_rows, len(history.history.get("loss", [])), seconds,
+                              plots.read_history(fold_dir / "history.csv"))
+        if len(plan.test):
+            test = inputs.data(test_rows)
+            outcome.test_rows, outcome.y_test = test_rows, y_all[cache.source[test_rows]]
+            outcome.prob = fit_model.predict(test["x"], batch_size=config["batch_size"], verbose=0)
+        return outcome
+
+
 # ---------------------------------------------------------------------------------------------- output
 
 
 def _write_json(path, data):
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
-
-
-def _save_model(model, path):
-    atomic_write(path, model.save)
 
 
 def _fold_summary(m):
@@ -290,11 +427,116 @@ def format_table(metrics, title):
     return "\n".join(lines)
 
 
+class RunWriter:
+    """Every output of a run: each fold's files as the fold ends (:meth:`add`), then the pooled ones (:meth:`finish`).
+
+    Parameters
+    ----------
+    out : Path
+        The run's output folder (pooled outputs).
+    kind : str
+    config : dict
+    data : RunData
+    log : callable
+    """
+
+    def __init__(self, out, kind, config, data, log):
+        self.out, self.kind, self.config, self.data, self.log = Path(out), kind, config, data, log
+        self.leaky = config["leaky_file_split"]
+        self.tag = " LEAKY" if self.leaky else ""
+        self.fold_results, self.y_true, self.prob, self.pred_rows, self.histories = [], [], [], [], {}
+
+    def add(self, outcome, fold_dir):
+        """Write one fold's files (``metrics.json``, confusion and learning-curve plots) and keep its predictions."""
+        from ser import plots
+        from ser.metrics import classification_metrics
+
+        plan, data, tag = outcome.plan, self.data, self.tag
+        if outcome.prob is None:  # the final model: no test part
+            self.log(f"final model: {len(plan.train)} training files, {outcome.epochs} epochs, {outcome.seconds:.0f} s "
+                     f"-> {fold_dir / 'model.keras'}")
+            return
+        self.histories[plan.name] = outcome.history
+        plots.learning_curves({plan.name: outcome.history}, fold_dir / "learning_curves.png", title=plan.name)
+        metrics = classification_metrics(outcome.y_test, outcome.prob.argmax(axis=1), data.labels)
+        utterances = data.utterances
+        fold_info = {"name": plan.name, "test_speakers": list(plan.test_speakers),
+                     "n_train_files": int(len(plan.train)), "n_train_clips": int(len(outcome.train_rows)),
+                     "n_val_files": int(len(plan.val)), "n_test_files": int(len(plan.test)),
+                     "val_speakers": sorted({f"{utterances[i].corpus}:{utterances[i].speaker}" for i in plan.val}),
+                     "epochs": outcome.epochs, "train_seconds": round(outcome.seconds, 1),
+                     "seconds_per_epoch": round(outcome.seconds / max(outcome.epochs, 1), 2), "leaky": self.leaky}
+        fold_metrics = {**metrics, **fold_info}
+        _write_json(fold_dir / "metrics.json", fold_metrics)
+        plots.confusion_plot(metrics["confusion"], data.labels, fold_dir / "confusion.png", title=f"{plan.name}{tag}")
+        self.fold_results.append({k: fold_metrics[k] for k in ("name", "ua", "wa", "macro_f1", "weighted_f1", "n")}
+                                 | {k: v for k, v in fold_info.items() if k != "name"})
+        self.y_true.append(outcome.y_test)
+        self.prob.append(outcome.prob)
+        for row, p in zip(outcome.test_rows, outcome.prob):
+            u = utterances[data.cache.source[row]]
+            self.pred_rows.append([plan.name, u.path, f"{u.corpus}:{u.speaker}", u.emotion, data.labels[int(p.argmax())],
+                                   *[f"{v:.5f}" for v in p]])
+        self.log(f"fold {plan.name}{tag}: {_fold_summary(metrics)}  ({len(plan.test)} test, {len(plan.train)} train "
+                 f"[{len(outcome.train_rows)} clips], {len(plan.val)} val files; {outcome.epochs} epochs, "
+                 f"{outcome.seconds:.0f} s)")
+
+    def finish(self, input_kind, replicas, wall_seconds, model_info=None):
+        """Write the pooled outputs (metrics, plots, predictions, ``ser_model.json``, ``run.json``); returns the metrics."""
+        import keras
+
+        from ser import plots
+        from ser.metrics import classification_metrics
+
+        out, kind, config, data, tag = self.out, self.kind, self.config, self.data, self.tag
+        y_prob = np.concatenate(self.prob)
+        pooled = classification_metrics(np.concatenate(self.y_true), y_prob.argmax(axis=1), data.labels)
+        result = {k: pooled[k] for k in ("ua", "wa", "macro_f1", "weighted_f1", "per_class", "labels", "confusion")}
+        result.update(folds=self.fold_results, protocol=config["protocol"], leaky=self.leaky,
+                      speaker_norm=config["speaker_norm"])
+        _write_json(out / "metrics.json", result)
+        plots.confusion_plot(pooled["confusion"], data.labels, out / "confusion.png",
+                             title=f"{kind} {config['protocol']}{tag}: UA {100 * pooled['ua']:.1f} %")
+        plots.learning_curves(self.histories, out / "learning_curves.png", title=kind)
+        with open(out / "predictions.csv", "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["fold", "path", "speaker", "true", "predicted", *[f"p_{label}" for label in data.labels]])
+            writer.writerows(self.pred_rows)
+        _write_json(out / "ser_model.json", {
+            "kind": kind, "input": input_kind, "labels": data.labels, "clip": data.settings.to_dict(),
+            "models": [f"folds/{p.name}/model.keras" for p in data.folds],
+            "final_model": "final/model.keras" if config["final_model"] else None,
+            "protocol": config["protocol"], "leaky": self.leaky, "speaker_norm": config["speaker_norm"],
+            **(model_info or {}),
+        })
+        _write_json(out / "run.json", {
+            "kind": kind, "input": input_kind, "corpora": data.corpora, "files": len(data.utterances),
+            "clips_cached": len(data.cache), "cache": str(data.cache.path), "skipped": data.skipped,
+            "wall_seconds": round(wall_seconds, 1), "folds": len(data.folds),
+            "train_seconds": round(sum(f["train_seconds"] for f in self.fold_results), 1),
+            "python": platform.python_version(), "keras": keras.__version__, "cpus": os.cpu_count(),
+            "replicas": int(replicas), **(model_info or {}),
+        })
+        self.log(format_table(result, f"{kind} on {len(data.utterances)} files"))
+        skipped = data.skipped
+        if skipped:
+            self.log(f"skipped {len(skipped)} file(s):")
+            for s in skipped[:20]:
+                self.log(f"  {s['path']}: {s['reason']}")
+            if len(skipped) > 20:
+                self.log(f"  ... and {len(skipped) - 20} more (run.json lists all)")
+        self.log(f"outputs in {out}" + (" (LEAKY per-file split)" if self.leaky else ""))
+        return result
+
+
 # ------------------------------------------------------------------------------------------------- run
 
 
 def run(config, kind, inputs_class, model_info=None, verbose=None, progress=None, log=None):
     """Cross-validate one model configuration and write every output.
+
+    Loads the data (:func:`load_run_data`), trains and tests each fold (:class:`FoldTrainer`) and writes as it
+    goes (:class:`RunWriter`); the run folder and the callbacks are :mod:`fin.runs`' as in ``fin.train``.
 
     Parameters
     ----------
@@ -318,173 +560,36 @@ def run(config, kind, inputs_class, model_info=None, verbose=None, progress=None
     metrics : dict
         The contents of ``metrics.json``; ``None`` on a non-chief worker.
     """
-    import keras
-
-    from fin.distribute import make_strategy, prebuild, worker_info
-    from ser import plots
-    from ser.data import ClipSettings, build_clip_cache
-    from ser.metrics import classification_metrics
+    from fin.distribute import make_strategy
+    from fin.runs import RunFolder
 
     log = log or (lambda text: print(text, flush=True))
-    tty = sys.stdout.isatty()
-    verbose = (1 if tty else 2) if verbose is None else verbose
+    verbose = (1 if sys.stdout.isatty() else 2) if verbose is None else verbose
     progress = sys.stderr.isatty() if progress is None else progress
     t_start = time.time()
-    out = Path(config["out"])
-    worker, n_workers, chief = worker_info()
-    write_dir = out if chief else out / f".worker-{worker}"
-    write_dir.mkdir(parents=True, exist_ok=True)
-    leaky = config["leaky_file_split"]
-    tag = " LEAKY" if leaky else ""
-
-    utterances, skipped, corpora = discover_corpora(config)
-    settings = ClipSettings(offset=config["offset"], duration=config["duration"])
-    cache = build_clip_cache(utterances, settings, augmentation=config["augmentation"] if config["augment"] else {},
-                             seed=config["seed"], cache_dir=config["cache_dir"], workers=config["workers"],
-                             progress=progress, log=log)
-    skipped = skipped + cache.skipped
-    utterances = cache.utterances
-    labels = [e for e in EMOTIONS if e in {u.emotion for u in utterances}]
-    if len(labels) < 2:
-        raise SERError(f"the corpora hold {len(labels)} emotion(s) ({', '.join(labels)}); need at least 2")
-    y_all = np.array([labels.index(u.emotion) for u in utterances])
-    folds = make_folds(utterances, config)
-    log(f"{kind}{tag}: {len(utterances)} files ({len(skipped)} skipped), {len(labels)} classes, "
-        f"{len(folds)} fold(s) ({config['protocol']}), {settings.n_frames} frames per clip, "
-        f"copies {', '.join(cache.copies) if config['augment'] else 'original'}")
-    if chief:
-        (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    folder = RunFolder.open(config["out"])
+    data = load_run_data(config, progress, log)
+    log(f"{kind}{' LEAKY' if config['leaky_file_split'] else ''}: {len(data.utterances)} files "
+        f"({len(data.skipped)} skipped), {len(data.labels)} classes, {len(data.folds)} fold(s) ({config['protocol']}), "
+        f"{data.settings.n_frames} frames per clip, copies {', '.join(data.cache.copies) if config['augment'] else 'original'}")
+    folder.write_config(config)
 
     strategy = make_strategy(config["strategy"])
-    inputs = inputs_class(config, cache, progress=progress)
+    inputs = inputs_class(config, data.cache, progress=progress)
     inputs.prepare(strategy)
-    train_copies = cache.copies if config["augment"] else ["original"]
-
-    plans = list(folds)
-    if config["final_model"]:
-        from data_prep.splits import validation_speakers
-
-        everyone = np.arange(len(utterances))
-        try:
-            train, val = validation_speakers(utterances, everyone, fraction=config["val_fraction"], seed=config["seed"])
-        except DataPrepError:
-            train, val = everyone, np.zeros(0, dtype=int)
-        plans.append(FoldPlan("final", train, val, np.zeros(0, dtype=int), ()))
-
-    fold_results, pooled_true, pooled_prob, pred_rows, histories = [], [], [], [], {}
+    trainer = FoldTrainer(config, data, inputs, strategy, folder.n_workers, verbose)
+    writer = RunWriter(folder.out, kind, config, data, log)
+    plans = list(data.folds) + ([final_plan(data.utterances, config)] if config["final_model"] else [])
     for plan in plans:
         final = plan.name == "final" and not len(plan.test)
-        fold_dir = write_dir / "final" if final else write_dir / "folds" / plan.name
+        fold_dir = folder.write_dir / "final" if final else folder.write_dir / "folds" / plan.name
         fold_dir.mkdir(parents=True, exist_ok=True)
-        keras.backend.clear_session()
-        keras.utils.set_random_seed(config["seed"])
-        train_rows = cache.rows(plan.train, train_copies)
-        val_rows, test_rows = cache.rows(plan.val), cache.rows(plan.test)
-        y_train, y_val = y_all[cache.source[train_rows]], y_all[cache.source[val_rows]]
-        weights = None
-        if config["class_weights"]:
-            weights = class_weights(y_train, len(labels))[y_train]
-        with strategy.scope():
-            model, fit_model = inputs.build(len(labels), config["seed"])
-            fit_model.compile(optimizer=keras.optimizers.Adam(config["lr"]), loss="sparse_categorical_crossentropy",
-                              metrics=["accuracy"])
-        train_data = inputs.data(train_rows, y_train, weights, shuffle=True, seed=config["seed"])
-        if n_workers > 1:  # MultiWorkerMirroredStrategy: build before fit (see fin.distribute)
-            prebuild(fit_model, strategy, (inputs.example(train_rows[:2]), y_train[:2]))
-        has_val = len(val_rows) > 0
-        callbacks = [
-            keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=config["lr_factor"], patience=config["lr_patience"],
-                                              min_lr=config["min_lr"]),
-            keras.callbacks.CSVLogger(str(fold_dir / "history.csv")),
-        ]
-        if has_val and config["early_stopping_patience"]:
-            callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config["early_stopping_patience"],
-                                                           restore_best_weights=True))
-        fit_kwargs = dict(epochs=config["epochs"], callbacks=callbacks, verbose=verbose)
-        if has_val:
-            val = inputs.data(val_rows, y_val)
-            fit_kwargs["validation_data"] = (val["x"], val["y"]) if "y" in val else val["x"]
-        if "y" in train_data:
-            fit_kwargs.update(batch_size=config["batch_size"], shuffle=True)
-        t0 = time.time()
-        history = fit_model.fit(**train_data, **fit_kwargs)
-        train_seconds = time.time() - t0
-        epochs_run = len(history.history.get("loss", []))
-        inputs.finalize(model, train_rows)
-        _save_model(model, fold_dir / "model.keras")
-        hist = plots.read_history(fold_dir / "history.csv")
-        if final:
-            log(f"final model: {len(plan.train)} training files, {epochs_run} epochs, {train_seconds:.0f} s -> "
-                f"{fold_dir / 'model.keras'}")
-            continue
-        histories[plan.name] = hist
-        plots.learning_curves({plan.name: hist}, fold_dir / "learning_curves.png", title=plan.name)
-
-        test = inputs.data(test_rows)
-        prob = fit_model.predict(test["x"], batch_size=config["batch_size"], verbose=0)
-        y_test = y_all[cache.source[test_rows]]
-        metrics = classification_metrics(y_test, prob.argmax(axis=1), labels)
-        fold_info = {"name": plan.name, "test_speakers": list(plan.test_speakers),
-                     "n_train_files": int(len(plan.train)), "n_train_clips": int(len(train_rows)),
-                     "n_val_files": int(len(plan.val)), "n_test_files": int(len(plan.test)),
-                     "val_speakers": sorted({f"{utterances[i].corpus}:{utterances[i].speaker}" for i in plan.val}),
-                     "epochs": epochs_run, "train_seconds": round(train_seconds, 1),
-                     "seconds_per_epoch": round(train_seconds / max(epochs_run, 1), 2), "leaky": leaky}
-        fold_metrics = {**metrics, **fold_info}
-        _write_json(fold_dir / "metrics.json", fold_metrics)
-        plots.confusion_plot(metrics["confusion"], labels, fold_dir / "confusion.png", title=f"{plan.name}{tag}")
-        fold_results.append({k: fold_metrics[k] for k in ("name", "ua", "wa", "macro_f1", "weighted_f1", "n")}
-                            | {k: v for k, v in fold_info.items() if k != "name"})
-        pooled_true.append(y_test)
-        pooled_prob.append(prob)
-        for row, p in zip(test_rows, prob):
-            u = utterances[cache.source[row]]
-            pred_rows.append([plan.name, u.path, f"{u.corpus}:{u.speaker}", u.emotion, labels[int(p.argmax())],
-                              *[f"{v:.5f}" for v in p]])
-        log(f"fold {plan.name}{tag}: {_fold_summary(metrics)}  ({len(plan.test)} test, {len(plan.train)} train "
-            f"[{len(train_rows)} clips], {len(plan.val)} val files; {epochs_run} epochs, {train_seconds:.0f} s)")
-        del model, fit_model
-
-    if not chief:
-        shutil.rmtree(write_dir, ignore_errors=True)
-        cache.close()
+        writer.add(trainer.fit(plan, fold_dir), fold_dir)
+    if folder.discard_scratch():
+        data.cache.close()
         return None
-    y_true = np.concatenate(pooled_true)
-    y_prob = np.concatenate(pooled_prob)
-    pooled = classification_metrics(y_true, y_prob.argmax(axis=1), labels)
-    result = {k: pooled[k] for k in ("ua", "wa", "macro_f1", "weighted_f1", "per_class", "labels", "confusion")}
-    result.update(folds=fold_results, protocol=config["protocol"], leaky=leaky, speaker_norm=config["speaker_norm"])
-    _write_json(out / "metrics.json", result)
-    plots.confusion_plot(pooled["confusion"], labels, out / "confusion.png",
-                         title=f"{kind} {config['protocol']}{tag}: UA {100 * pooled['ua']:.1f} %")
-    plots.learning_curves(histories, out / "learning_curves.png", title=kind)
-    with open(out / "predictions.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["fold", "path", "speaker", "true", "predicted", *[f"p_{label}" for label in labels]])
-        writer.writerows(pred_rows)
-    fold_models = [f"folds/{p.name}/model.keras" for p in folds]
-    _write_json(out / "ser_model.json", {
-        "kind": kind, "input": inputs.kind, "labels": labels, "clip": settings.to_dict(),
-        "models": fold_models, "final_model": "final/model.keras" if config["final_model"] else None,
-        "protocol": config["protocol"], "leaky": leaky, "speaker_norm": config["speaker_norm"], **(model_info or {}),
-    })
-    _write_json(out / "run.json", {
-        "kind": kind, "input": inputs.kind, "corpora": corpora, "files": len(utterances),
-        "clips_cached": len(cache), "cache": str(cache.path), "skipped": skipped,
-        "wall_seconds": round(time.time() - t_start, 1), "folds": len(folds),
-        "train_seconds": round(sum(f["train_seconds"] for f in fold_results), 1),
-        "python": platform.python_version(), "keras": keras.__version__, "cpus": os.cpu_count(),
-        "replicas": int(strategy.num_replicas_in_sync), **(model_info or {}),
-    })
-    cache.close()
-    log(format_table(result, f"{kind} on {len(utterances)} files"))
-    if skipped:
-        log(f"skipped {len(skipped)} file(s):")
-        for s in skipped[:20]:
-            log(f"  {s['path']}: {s['reason']}")
-        if len(skipped) > 20:
-            log(f"  ... and {len(skipped) - 20} more (run.json lists all)")
-    log(f"outputs in {out}" + (" (LEAKY per-file split)" if leaky else ""))
+    result = writer.finish(inputs.kind, strategy.num_replicas_in_sync, time.time() - t_start, model_info)
+    data.cache.close()
     return result
 
 

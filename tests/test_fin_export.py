@@ -11,6 +11,7 @@ import fin
 from fin import FINError
 from fin import export as fe
 from fin import ops as fops
+from tests.conftest import SHARED_DATA
 
 pytest.importorskip("tf2onnx")
 pytest.importorskip("onnxruntime")
@@ -32,7 +33,7 @@ def _predict(model, frames):
 @pytest.fixture(scope="module")
 def frames():
     """48 frames: real speech from the shared corpora when present, else synthetic speech."""
-    frames, _ = fe.parity_frames(48)
+    frames, _ = fe.parity_frames(48, corpora={name: SHARED_DATA / name for name in ("emodb", "ravdess")})
     return frames
 
 
@@ -59,7 +60,7 @@ def test_export_matches_keras(fmt, feature, arch, frames, tmp_path):
 
 def test_tflite_tuning_estimate_equals_the_layer(chroma, frames):
     """The float32 TuningEstimate that TFLite gets picks the layer's histogram bin on every frame (in TensorFlow)."""
-    graph, notes = fe._tflite_graph(chroma)
+    graph, notes = fe.tflite_graph(chroma)
     assert notes and graph.get_layer("tuning") is not chroma.get_layer("tuning")
     assert graph.get_layer("dft") is chroma.get_layer("dft")  # every other layer, and its weights, is shared
     original = keras.Model(chroma.input, chroma.get_layer("tuning").output)
@@ -69,7 +70,7 @@ def test_tflite_tuning_estimate_equals_the_layer(chroma, frames):
 
 def test_tuning_cell_table_is_exact(rng):
     lo, hi = fops.piptrack_bins()
-    thresholds, first = fe.tuning_cell_table(lo, hi)
+    thresholds, first = fops.tuning_cell_table(lo, hi)
     edges = fops.float32_ceil(fops.tuning_edges(0.01))
     k = rng.integers(lo, hi, 5000)
     shift = rng.uniform(-1, 1, 5000).astype(np.float32)
@@ -78,7 +79,7 @@ def test_tuning_cell_table_is_exact(rng):
     k = np.concatenate([k, k[keep], k[keep]])
     shift = np.concatenate([shift, at[keep], np.nextafter(at[keep], np.float32(-2))])
     from_table = first[k - lo] + (shift[:, None] >= thresholds[k - lo]).sum(axis=1)
-    np.testing.assert_array_equal(from_table, fe._tuning_cells(k, shift, 22050, 2048, edges, 12))
+    np.testing.assert_array_equal(from_table, fops.tuning_cells(k, shift, 22050, 2048, edges, 12))
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -97,7 +98,7 @@ def _with_tuning(model, frames, index):
 
 def test_tuning_flip_is_explained_and_capped(chroma, frames):
     index = _predict(keras.Model(chroma.input, chroma.get_layer("tuning").output), frames)
-    voiced = np.flatnonzero(index != fe._tuning_layers(chroma)[0]._zero_index)[:2]
+    voiced = np.flatnonzero(index != fe.tuning_layers(chroma)[0]._zero_index)[:2]
     flipped = index.copy()
     flipped[voiced] = (flipped[voiced] + 7) % 100
     one_flip = _predict(chroma, frames)
@@ -127,8 +128,7 @@ def test_cli_writes_file_and_json(tiny_store, tmp_path, capsys):
     assert "PASSED" in capsys.readouterr().out
 
 
-def test_cli_synthetic_frames_and_atol(tmp_path, monkeypatch):
-    monkeypatch.setattr(fe, "SHARED_DATA", tmp_path / "no-corpora")
+def test_cli_synthetic_frames_and_atol(tmp_path):
     fin.build_model("zcr", "spectral", init="closed-form").save(tmp_path / "zcr.keras")
     out = tmp_path / "zcr.tflite"
     assert fe.main(["--model", str(tmp_path / "zcr.keras"), "--format", "tflite", "--out", str(out), "--frames", "8",
@@ -156,7 +156,14 @@ def test_cli_fails_loudly_on_a_corrupted_export(tmp_path, monkeypatch, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == names
 
 
+def test_parity_frames_come_from_the_corpora_given(ravdess_tree):
+    frames, source = fe.parity_frames(16, corpora={"ravdess": ravdess_tree})
+    assert frames.shape == (16, 2048) and "ravdess" in source and str(ravdess_tree) in source
+    assert fe.parity_frames(4, corpora={"ravdess": ravdess_tree / "missing"})[1].startswith("synthetic")
+
+
 @pytest.mark.parametrize("args,message", [
+    (["--model", "M", "--format", "onnx", "--corpus", "ravdess=/no/such/folder"], "/no/such/folder"),
     (["--model", "no-such-model", "--format", "onnx"], "no-such-model"),
     (["--model", "rms-missing.keras", "--format", "tflite"], "rms-missing.keras"),
     (["--model", "M", "--format", "coreml"], "coreml"),
