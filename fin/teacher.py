@@ -6,10 +6,11 @@ fresh training batches: part of each batch is replaced by noise frames (white, o
 the speech frames get a random gain and noise at a random SNR, and every target is recomputed by the teacher.
 
 Why noise: a learned basis learns a direction only from inputs that have energy in it. Speech puts almost
-all of its energy below 4 kHz, so a FIN trained on speech alone learns its high bands slowly and leaks
-into them from the loud low ones; noise frames give every direction the same weight (with white Gaussian
-frames, learning a quadratic form is a well-conditioned problem), and the speech frames keep the model
-accurate where the data are. Only the frames are synthetic: no weight of the learned FIN is set from the teacher.
+all of its energy below 4 kHz, so noise frames (with white Gaussian frames, learning a quadratic form is a
+well-conditioned problem) are meant to give every direction weight. Measured (README, "What each part of the
+recipe does"): relabelled augmented speech is what makes the mel FIN learn (R² .85 against .10 on the store's
+own frames and targets in the same steps); the noise frames made no difference on held-out speakers at that
+budget. Only the frames are synthetic: no weight of the learned FIN is set from the teacher.
 """
 
 import numpy as np

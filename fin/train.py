@@ -66,6 +66,7 @@ DEFAULTS = {
     "steps_per_epoch": None,  # None: the recipe's (store: one pass over the training split)
     "noise_fraction": None,  # teacher recipe: share of each batch that is noise frames (None: the recipe's)
     "validation_frames": 20000,  # validation subset per epoch (frames spread over the split); None: all
+    "r2_frames": 4096,  # validation frames (the same every epoch) for the per-epoch val_r2
     "test_frames": None,  # None: the whole test split for metrics.json
     "init_from": None,  # a FIN (run folder, .keras file or preset name) whose same-named layers start this model
     "time_budget": None,  # seconds: stop at the end of the first epoch past it (None: no limit)
@@ -145,7 +146,8 @@ def resolve_config(config):
 #: Option -> (kind, lowest value, whether the lowest is allowed, may be None).
 _NUMBERS = {
     "epochs": (int, 1, True, False), "batch_size": (int, 1, True, False), "steps_per_epoch": (int, 1, True, True),
-    "validation_frames": (int, 1, True, True), "test_frames": (int, 1, True, True), "lr_patience": (int, 0, True, False),
+    "validation_frames": (int, 1, True, True), "r2_frames": (int, 1, True, False), "test_frames": (int, 1, True, True),
+    "lr_patience": (int, 0, True, False),
     "early_stopping_patience": (int, 0, True, False), "seed": (int, 0, True, False),
     "lr": (float, 0, False, False), "lr_factor": (float, 0, False, False), "min_lr": (float, 0, True, False),
     "noise_fraction": (float, 0, True, True), "time_budget": (float, 0, False, True),
@@ -365,7 +367,7 @@ def train(config, verbose=None, prepared=False):
         verbose = "bar"
     callbacks = []
     if n_val and chief:
-        val_frames, val_targets = _validation_frames(data, feature, min(n_val, 4096), config["seed"])
+        val_frames, val_targets = _validation_frames(data, feature, min(n_val, int(config["r2_frames"])), config["seed"])
         callbacks.append(ValidationR2(val_frames, val_targets))
     callbacks.append(WallClock(config["time_budget"], measuring=callbacks))
     if verbose == "bar":
