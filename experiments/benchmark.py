@@ -295,7 +295,7 @@ def _plot_fin_train(result, path):
                 t, r2 = np.array(run["curve"]).T
                 ax.plot(t / 60, np.clip(r2, -0.5, 1.0), marker=".", label=f"{run['arch']} (test {run['test_r2']:.3f})")
         ax.axhline(SEED_R2[feature], ls="--", color="k", lw=1, label=f"seed, in-domain ({SEED_R2[feature]})")
-        ax.set(title=feature, xlabel="wall time (min)", ylabel="validation R²" + (" (vw)" if feature == "mel" else ""),
+        ax.set(title=feature, xlabel="training time (min)", ylabel="validation R²" + (" (vw)" if feature == "mel" else ""),
                ylim=(-0.5, 1.02))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
