@@ -267,9 +267,10 @@ def format_presets(presets=None):
             test = meta.get("test", {})
             r2 = test.get("r2_vw" if name == "mel" else "r2", float("nan"))
             data = meta.get("training_data", {})
-            seconds = meta.get("recipe", {}).get("train_seconds", float("nan"))
+            seconds = meta.get("recipe", {}).get("train_seconds")
+            seconds = "-" if seconds is None else f"{seconds:.0f}"  # the closed form is not trained
             lines.append(f"{family:<12} {name:<7} {meta.get('arch', '?'):<10} {meta.get('init', '?'):<12} "
-                         f"{meta.get('params', 0):>9,} {r2:>8.4f} {seconds:>8.0f}  {'+'.join(data.get('corpora', []))}")
+                         f"{meta.get('params', 0):>9,} {r2:>8.4f} {seconds:>8}  {'+'.join(data.get('corpora', []))}")
     return "\n".join(lines)
 
 
