@@ -50,7 +50,7 @@ def ser_step(corpus, out, seed):
     }
     results = {}
     for name, (run, options) in runs.items():
-        finetune([*options, "--corpus", f"ravdess={corpus}", "--out", str(run), "--seed", str(seed)])
+        finetune([*options, "--corpus", corpus, "--out", str(run), "--seed", str(seed)])
         results[name] = json.loads((run / "metrics.json").read_text())
     return results
 

@@ -261,3 +261,29 @@ def test_cli_bad_arguments_exit_2(argv, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         main(["--out", str(tmp_path)] + argv)
     assert exit_info.value.code == 2
+
+
+def test_make_demo_hands_ser_a_corpus_argument_that_parses(tmp_path, monkeypatch, corpus):
+    """experiments.demo's SER step passes ``--corpus NAME=PATH`` (as demo_corpus_arg gives it) to ser.finetune."""
+    import json
+    from pathlib import Path
+
+    import ser.finetune
+    from data_prep.corpora import parse_corpus_arg
+    from experiments.demo import ser_step
+
+    calls = []
+
+    def fake_finetune(argv):  # records the arguments and writes what a run writes
+        calls.append(argv)
+        out = Path(argv[argv.index("--out") + 1])
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps({"ua": 0.5}))
+        return 0
+
+    monkeypatch.setattr(ser.finetune, "main", fake_finetune)
+    results = ser_step(f"ravdess={corpus}", tmp_path, 0)
+    assert len(calls) == len(results) == 2
+    for argv in calls:
+        name, root = parse_corpus_arg(argv[argv.index("--corpus") + 1])
+        assert name == "ravdess" and Path(root).is_dir()
