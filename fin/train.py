@@ -46,7 +46,7 @@ from data_prep.atomic import atomic_write_text
 from data_prep.options import load_options
 from fin.distribute import STRATEGIES, make_strategy, prebuild
 from fin.errors import FINError
-from fin.registry import architecture_names, feature_names
+from fin.registry import architecture_names, feature_names, get_feature
 from fin.runs import RunFolder, fit_callbacks, save_model
 
 DEFAULTS = {
@@ -373,7 +373,7 @@ def train(config, verbose=None, prepared=False):
     if verbose == "bar":
         initial = _completed_epochs(out / "history.csv") if resumed else 0
         callbacks.append(TrainingProgress(config["epochs"], steps, initial_epoch=initial,
-                                          metric="val_r2_vw" if spec_metric(feature) == "r2_vw" else "val_r2"))
+                                          metric=f"val_{get_feature(feature).metric}"))
         verbose = 0
     callbacks += [
         keras.callbacks.BackupAndRestore(str(backup_dir if chief else write_dir / "backup"), delete_checkpoint=False),
@@ -427,12 +427,6 @@ def copy_matching_weights(model, source):
     if not copied:
         raise FINError(f"--init-from {source}: no layer of {other.name} matches a layer of {model.name} by name and shape")
     return copied
-
-
-def spec_metric(feature):
-    from fin.registry import get_feature
-
-    return get_feature(feature).metric
 
 
 def _validation_frames(data, feature, n, seed):
