@@ -6,6 +6,8 @@
 
     python -m experiments.benchmark ser [--files N] [--json OUT]
 
+    python -m experiments.benchmark ser-train [--files N] [--json OUT]
+
 ``ser``: the SER model on one CPU core (TensorFlow limited to one thread, the process pinned to one core),
 as seconds of audio processed per second: the model alone on 2.5 s clips (batch 1, as a live stream, and
 batch 16), and the whole ``ser.predict`` path for one model (decode, resample, frame, model) on the files, one
@@ -20,6 +22,10 @@ store's training split for the same wall-time budget, one after the other in one
 and records the validation speakers' R² (variance-weighted for mel) after every epoch against the wall time;
 then R² of the final model on 4,096 frames of the test speakers (validation: 1,024 frames each epoch). Writes ``fin_train.json`` and ``fin_train.png`` (R² against
 wall time, one panel per feature, the seed's in-domain R² as a dashed line) into ``--out``.
+
+``ser-train``: the cost per clip of a fine-tuning epoch (every FIN weight trainable) on the plain path, the exact
+fast path (clips framed in the graph, XLA) and the default fast path (plus frame stride 4), each for the seed's and
+our recipe, against librosa's five features of the same clip with the seed's five calls; ratios from one run.
 
 ``data_prep``: per-frame target extraction. The seed's loop (five librosa calls on each frame alone)
 against :func:`data_prep.targets.targets_from_frames` on the same frames, vectorised in batches of up to
@@ -239,6 +245,81 @@ def format_ser(r):
     return "\n".join(lines)
 
 
+def bench_ser_train(n_files=12, seconds=20.0, batch_size=64):
+    """Cost per clip of a fine-tuning epoch against librosa's five features of the same clip, in one run.
+
+    librosa: the seed's five calls on each 2.5 s clip (:func:`ser.features.reference_clip_features`). Fine-tuning
+    (``--freeze none``, closed-form FINs, every FIN weight trainable): ``train_on_batch`` on batches of
+    ``batch_size`` clips, timed for ``seconds`` after the first (compiling) step, in three ways: the plain path
+    (framed clips in, no XLA, every frame: what ``ser.finetune`` did before), the exact fast path (clips in, framed
+    in the graph, XLA) and the default fast path (plus ``frame_stride`` 4). Each for the seed's recipe (mean
+    pooling, the seed's head) and ours (statistics pooling of log energies, MLP head).
+    """
+    import keras
+
+    from data_prep.audio import load_audio
+    from ser.data import ClipSettings, clip_frames, fit_clip
+    from ser.features import reference_clip_features
+    from ser.layers import ClipFrames, FrameSubsample
+    from ser.model import build_ser_model
+
+    settings = ClipSettings()
+    files = benchmark_files(n_files)
+    audio = [load_audio(p, offset=settings.offset, duration=settings.duration) for p in files]
+    clips = np.stack([fit_clip(y, settings.n_samples)[0] for y in audio])
+    reps = int(np.ceil(batch_size / len(clips)))
+    batch_clips = np.tile(clips, (reps, 1))[:batch_size]
+    labels = np.arange(batch_size) % 7
+
+    def librosa_all():
+        return [reference_clip_features(y) for y in audio]
+
+    t_librosa, _ = _timed(librosa_all, repeat=3)
+    result = {"benchmark": "ser-train", "files": len(files), "batch_size": batch_size, "clip_seconds": settings.duration,
+              "librosa_ms_per_clip": 1000 * t_librosa / len(audio), "paths": {}}
+    recipes = {"seed recipe (mean, seed head)": {}, "our recipe (stats, log, mlp)": dict(pooling="stats", compress="log", head="mlp")}
+    paths = {"plain (frames, no XLA)": dict(clips=False, jit=False, stride=1),
+             "fast, exact (clips, XLA)": dict(clips=True, jit=True, stride=1),
+             "fast, frame stride 4 (default)": dict(clips=True, jit=True, stride=4)}
+    for recipe, options in recipes.items():
+        for path, p in paths.items():
+            keras.backend.clear_session()
+            keras.utils.set_random_seed(0)
+            model = build_ser_model(7, freeze="none", n_frames=settings.n_frames if p["stride"] == 1 else None, seed=0,
+                                    **options)
+            if p["clips"]:
+                inputs = keras.Input((settings.n_samples,))
+                frames = ClipFrames(settings.n_frames)(inputs)
+                if p["stride"] > 1:
+                    frames = FrameSubsample(p["stride"], seed=0)(frames)
+                fit_model, x = keras.Model(inputs, model(frames)), batch_clips
+            else:
+                fit_model, x = model, clip_frames(batch_clips, settings.n_frames)
+            fit_model.compile(optimizer=keras.optimizers.Adam(5e-4), loss="sparse_categorical_crossentropy",
+                              jit_compile=p["jit"])
+            t0 = time.perf_counter()
+            fit_model.train_on_batch(x, labels)
+            compile_s = time.perf_counter() - t0
+            steps, t0 = 0, time.perf_counter()
+            while time.perf_counter() - t0 < seconds or steps < 2:
+                fit_model.train_on_batch(x, labels)
+                steps += 1
+            ms = 1000 * (time.perf_counter() - t0) / (steps * batch_size)
+            result["paths"][f"{recipe}: {path}"] = {"ms_per_clip": ms, "ratio_to_librosa": ms / result["librosa_ms_per_clip"],
+                                                    "first_step_seconds": compile_s, "steps": steps}
+    return result
+
+
+def format_ser_train(r):
+    lines = [f"Fine-tuning cost per 2.5 s clip (batch {r['batch_size']}, all FIN weights trainable) against librosa's five "
+             f"features of the clip ({r['files']} files)",
+             f"  {'librosa, the seed five calls':<62}{r['librosa_ms_per_clip']:>8.1f} ms   1.0x"]
+    for name, p in r["paths"].items():
+        lines.append(f"  {name:<62}{p['ms_per_clip']:>8.1f} ms {p['ratio_to_librosa']:>5.1f}x   (first step "
+                     f"{p['first_step_seconds']:.0f} s)")
+    return "\n".join(lines)
+
+
 #: The seed's in-domain test R² per feature (shared/reference/seed-systems.md), drawn as the goal line.
 SEED_R2 = {"rms": 0.985, "zcr": 0.935, "chroma": 0.932, "mfcc": 0.917, "mel": 0.969}
 
@@ -313,7 +394,8 @@ def format_fin_train(r):
 
 
 BENCHMARKS = {"data_prep": (bench_data_prep, format_data_prep), "fin": (bench_fin, format_fin),
-              "ser": (bench_ser, format_ser), "fin-train": (bench_fin_train, format_fin_train)}
+              "ser": (bench_ser, format_ser), "fin-train": (bench_fin_train, format_fin_train),
+              "ser-train": (bench_ser_train, format_ser_train)}
 
 
 def main(argv=None):

@@ -33,23 +33,39 @@ from ser.inputs import FINFeatureInputs, FrameInputs
 from ser.training import DEFAULTS, add_common_arguments, resolve_config, run_cli
 
 #: Options of ser.finetune: the shared ones plus the FIN choices.
-FINETUNE_DEFAULTS = {**DEFAULTS, "freeze": "none", "init": "pretrained", "fins": None}  # fins: set by resolve()
+FINETUNE_DEFAULTS = {**DEFAULTS, "freeze": "none", "init": "pretrained", "fins": "closed-form",
+                     "fin_source": None}  # fin_source: set by resolve()
+
+#: Frame stride used when ``frame_stride`` is not given and some FIN trains (see :class:`ser.inputs.FrameInputs`).
+AUTO_FRAME_STRIDE = 4
 
 
 def resolve(config):
     """The resolved configuration of a fine-tuning run (see :data:`FINETUNE_DEFAULTS`)."""
-    from ser.model import FIN_SOURCES, fins_description, freeze_mode
+    from ser.model import FIN_FAMILIES, FIN_SOURCES, fins_description, freeze_mode
 
     config = resolve_config(config, FINETUNE_DEFAULTS)
     config["freeze"] = freeze_mode(config["freeze"])
     if config["init"] not in FIN_SOURCES:
         raise SERError(f"unknown init {config['init']!r}; expected one of {', '.join(FIN_SOURCES)}")
+    config["fins"] = str(config["fins"])
+    if config["fins"] not in FIN_FAMILIES and not os.path.isdir(config["fins"]):
+        raise SERError(f"--fins {config['fins']!r}: expected {' or '.join(FIN_FAMILIES)}, or a folder of FINs "
+                       "(<feature>.keras or fin.train run folders <feature>/)")
     if config["speaker_norm"] and config["freeze"] != "all":
         raise SERError(f"--speaker-norm needs fixed features: --freeze all (got --freeze {config['freeze']}); "
                        "with FINs being trained each speaker's statistics change every step")
-    config["fins"] = fins_description(config["init"])
+    trains_fins = config["freeze"] != "all"
+    if config["frame_stride"] is None:
+        order_free = config["temporal"] == "none" and not config["deltas"]
+        config["frame_stride"] = AUTO_FRAME_STRIDE if trains_fins and order_free else 1
+    elif config["frame_stride"] > 1 and (config["temporal"] != "none" or config["deltas"]):
+        raise SERError(f"--frame-stride {config['frame_stride']} drops frames in training, which a temporal block or "
+                       "deltas would see as a different frame rate than at test time; use --frame-stride 1")
+    config["fin_source"] = fins_description(config["init"], config["fins"])
     if not config["out"]:
-        config["out"] = f"runs/ser/finetune-{config['freeze'].replace(',', '+')}-{config['init']}"
+        family = "" if config["fins"] == "closed-form" else f"{config['fins'] if config['fins'] in FIN_FAMILIES else 'dir'}-"
+        config["out"] = f"runs/ser/finetune-{family}{config['freeze'].replace(',', '+')}-{config['init']}"
     return config
 
 
@@ -58,8 +74,8 @@ def finetune(config, **kwargs):
     from ser.training import run
 
     inputs = FINFeatureInputs if config["freeze"] == "all" else FrameInputs
-    info = {k: config[k] for k in ("freeze", "init", "pooling", "head", "feature_norm", "compress", "mask_padding",
-                                   "fins")}
+    info = {k: config[k] for k in ("freeze", "init", "fins", "fin_source", "pooling", "head", "feature_norm",
+                                   "compress", "mask_padding", "deltas", "temporal")}
     return run(config, "finetune", inputs, model_info=info, **kwargs)
 
 
@@ -72,6 +88,14 @@ def build_parser():
                                          "list of zcr, chroma, mfcc, rms, mel")
     parser.add_argument("--init", choices=list(FIN_SOURCES),
                         help="pretrained FINs (default) or the same architecture randomly initialised")
+    parser.add_argument("--fins", metavar="closed-form|learned|DIR",
+                        help="which FINs: the closed-form presets (default, librosa's operators as trainable layers), "
+                             "the learned presets (randomly initialised, trained to imitate librosa), or a folder of "
+                             "FINs (<feature>.keras or fin.train run folders <feature>/)")
+    parser.add_argument("--frame-stride", type=int,
+                        help="while FINs train, run them on every k-th frame of each clip per step (random phase; "
+                             "validation and test use all frames). Default 4 when a FIN trains with order-free "
+                             "pooling (frames that tile the clip), else 1 (every frame, the seed's)")
     add_common_arguments(parser)
     return parser
 

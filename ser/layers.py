@@ -85,7 +85,111 @@ def attention_pool(x, scores, mask=None):
     return ops.sum(x * weights[:, :, None], axis=1)
 
 
+def functionals_pool(x, mask=None, eps=1e-6):
+    """Mean, standard deviation, minimum and maximum over the (masked-in) frames: ``(batch, 4 * dim)``.
+
+    The first four of openSMILE's functionals. A clip without any kept frame pools to zeros.
+    """
+    stats = statistics_pool(x, mask, eps)
+    keep = ops.ones_like(x[:, :, :1]) if mask is None else ops.cast(mask, x.dtype)[:, :, None]
+    big = ops.convert_to_tensor(3e38, x.dtype)
+    low = ops.min(ops.where(keep > 0, x, big), axis=1)
+    high = ops.max(ops.where(keep > 0, x, -big), axis=1)
+    any_kept = ops.minimum(ops.sum(keep, axis=1), 1.0)
+    return ops.concatenate([stats, low * any_kept, high * any_kept], axis=-1)
+
+
+def frame_deltas(x, mask=None):
+    """``x`` with its first difference over time appended: ``(batch, n_frames, 2 * dim)``.
+
+    ``delta_t = x_t - x_{t-1}`` (0 for the first frame); with a mask, a difference touching a masked-out frame
+    is 0, so padding does not create a jump.
+    """
+    previous = ops.concatenate([x[:, :1], x[:, :-1]], axis=1)
+    delta = x - previous
+    if mask is not None:
+        mask = ops.cast(mask, x.dtype)
+        both = mask * ops.concatenate([mask[:, :1], mask[:, :-1]], axis=1)
+        delta = delta * both[:, :, None]
+    return ops.concatenate([x, delta], axis=-1)
+
+
 # ------------------------------------------------------------------------------------------------- layers
+
+
+@keras.saving.register_keras_serializable(package="ser")
+class ClipFrames(keras.layers.Layer):
+    """Clips to frames in the graph: ``(batch, n_samples) -> (batch, n_frames, frame_length)``.
+
+    The same frames as :func:`ser.data.clip_frames` (centred: ``frame_length // 2`` zeros in front, zeros after the
+    end), built from ``frame_length // hop_length`` shifted views of the clip cut into hops: a copy, so bit for
+    bit equal. Feeding clips instead of frames moves a quarter of the bytes per batch (the frames overlap 4x),
+    which is what makes the in-memory fine-tuning path of :class:`ser.inputs.FrameInputs` cheap.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ser.data import clip_frames
+    >>> clips = np.random.default_rng(0).standard_normal((2, 55125)).astype("float32")
+    >>> frames = keras.ops.convert_to_numpy(ClipFrames(108)(clips))
+    >>> frames.shape, bool(np.array_equal(frames, clip_frames(clips, 108)))
+    ((2, 108, 2048), True)
+    """
+
+    def __init__(self, n_frames, frame_length=2048, hop_length=512, **kwargs):
+        super().__init__(**kwargs)
+        self.n_frames, self.frame_length, self.hop_length = int(n_frames), int(frame_length), int(hop_length)
+        if self.frame_length % self.hop_length:
+            raise ValueError(f"frame_length {frame_length} must be a multiple of hop_length {hop_length}")
+
+    def call(self, clips):
+        hops = self.frame_length // self.hop_length
+        n_blocks = self.n_frames + hops - 1
+        needed = n_blocks * self.hop_length
+        half = self.frame_length // 2
+        keep = min(clips.shape[-1], needed - half)
+        padded = ops.pad(clips[:, :keep], [[0, 0], [half, needed - half - keep]])
+        blocks = ops.reshape(padded, (-1, n_blocks, self.hop_length))
+        return ops.concatenate([blocks[:, i : i + self.n_frames] for i in range(hops)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.n_frames, self.frame_length)
+
+    def get_config(self):
+        return {**super().get_config(), "n_frames": self.n_frames, "frame_length": self.frame_length,
+                "hop_length": self.hop_length}
+
+
+@keras.saving.register_keras_serializable(package="ser")
+class FrameSubsample(keras.layers.Layer):
+    """In training, every ``stride``-th frame of each clip from a random phase; at inference all frames.
+
+    ``(batch, n_frames, ...) -> (batch, n_frames // stride, ...)`` when ``training``, identity otherwise.
+    With 2048-sample frames at hop 512, stride 4 keeps frames that tile the clip without overlap: every sample is
+    still seen once per step, with a quarter of the FIN work. Only for order-free pooling (mean, statistics,
+    attention), which estimates the same clip statistics from the kept frames. Keeps ``n_frames // stride`` frames
+    (27 of 108 for stride 4); when ``stride`` does not divide ``n_frames`` the last few frames are kept in fewer
+    steps.
+    """
+
+    def __init__(self, stride, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.stride, self.seed = int(stride), seed
+        if self.stride < 1:
+            raise ValueError(f"stride must be >= 1, got {stride}")
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def call(self, frames, training=False):
+        if not training or self.stride == 1:
+            return frames
+        n_frames = frames.shape[1]
+        kept = n_frames // self.stride
+        phase = keras.random.randint((ops.shape(frames)[0], 1), 0, self.stride, seed=self.generator)
+        index = phase + self.stride * ops.arange(kept)[None, :]
+        return ops.take_along_axis(frames, ops.expand_dims(index, -1), axis=1)
+
+    def get_config(self):
+        return {**super().get_config(), "stride": self.stride, "seed": self.seed}
 
 
 @keras.saving.register_keras_serializable(package="ser")
@@ -230,6 +334,132 @@ class AttentionPooling(keras.layers.Layer):
         config = super().get_config()
         config.update(units=self.units, seed=self.seed)
         return config
+
+
+@keras.saving.register_keras_serializable(package="ser")
+class FunctionalsPooling(keras.layers.Layer):
+    """Mean, standard deviation, minimum and maximum over the frames, ``(batch, n_frames, dim) -> (batch, 4 * dim)``.
+
+    Called on ``[x, mask]``, over the frames where ``mask`` is 1 (:func:`functionals_pool`).
+    """
+
+    def __init__(self, eps=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.eps = float(eps)
+
+    def call(self, inputs):
+        x, mask = _unpack(inputs)
+        return functionals_pool(x, mask, self.eps)
+
+    def compute_output_shape(self, input_shape):
+        shape = _shape(input_shape)
+        return (shape[0], 4 * shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "eps": self.eps}
+
+
+@keras.saving.register_keras_serializable(package="ser")
+class FrameDeltas(keras.layers.Layer):
+    """Each frame's features and their first difference over time (:func:`frame_deltas`): ``dim -> 2 * dim``.
+
+    Called on ``[x, mask]``, differences touching a masked-out (padding) frame are 0.
+    """
+
+    def call(self, inputs):
+        return frame_deltas(*_unpack(inputs))
+
+    def compute_output_shape(self, input_shape):
+        shape = _shape(input_shape)
+        return (*shape[:-1], 2 * shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="ser")
+class TemporalConv(keras.layers.Layer):
+    """A temporal block over the frame sequence: per-feature BatchNorm, then two ReLU ``Conv1D`` over time.
+
+    ``(batch, n_frames, dim) -> (batch, n_frames, filters)``; ``padding="same"``, so frame ``t`` of the output sees
+    frames ``t - (kernel - 1) .. t + (kernel - 1)``; masked-out (padding) frames are zeroed after the norm so they
+    feed the edge frames zeros. Pooling over time follows (with the same mask).
+
+    Parameters
+    ----------
+    filters, kernel : int
+    dropout : float
+        Dropout on the block's output (training only).
+    seed : int or None
+    """
+
+    def __init__(self, filters=128, kernel=5, dropout=0.2, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.kernel, self.dropout_rate, self.seed = int(filters), int(kernel), float(dropout), seed
+        init = lambda k: keras.initializers.GlorotUniform(seed=None if seed is None else seed + k)  # noqa: E731
+        self.norm = keras.layers.BatchNormalization(name="frame_norm")
+        self.conv1 = keras.layers.Conv1D(self.filters, self.kernel, padding="same", activation="relu",
+                                         kernel_initializer=init(0), name="conv1")
+        self.conv2 = keras.layers.Conv1D(self.filters, self.kernel, padding="same", activation="relu",
+                                         kernel_initializer=init(1), name="conv2")
+        self.drop = keras.layers.Dropout(self.dropout_rate, seed=seed, name="drop")
+
+    def build(self, input_shape):
+        shape = _shape(input_shape)
+        self.norm.build(shape)
+        self.conv1.build(shape)
+        self.conv2.build((*shape[:-1], self.filters))
+
+    def call(self, inputs, training=None):
+        x, mask = _unpack(inputs)
+        x = self.norm(x, training=training)
+        if mask is not None:
+            x = x * ops.cast(mask, x.dtype)[:, :, None]
+        return self.drop(self.conv2(self.conv1(x)), training=training)
+
+    def compute_output_shape(self, input_shape):
+        shape = _shape(input_shape)
+        return (*shape[:-1], self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel": self.kernel, "dropout": self.dropout_rate,
+                "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="ser")
+class TemporalGRU(keras.layers.Layer):
+    """A bidirectional GRU over the frame sequence, after a per-feature BatchNorm.
+
+    ``(batch, n_frames, dim) -> (batch, n_frames, 2 * units)``; called on ``[x, mask]``, the GRUs skip
+    masked-out (padding) frames (Keras masking), so the backward GRU starts at the clip's last audio frame.
+    """
+
+    def __init__(self, units=64, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.seed = int(units), seed
+        self.norm = keras.layers.BatchNormalization(name="frame_norm")
+        self.gru = keras.layers.Bidirectional(
+            keras.layers.GRU(self.units, return_sequences=True, seed=seed,
+                             kernel_initializer=keras.initializers.GlorotUniform(seed=seed)), name="bigru")
+
+    def build(self, input_shape):
+        shape = _shape(input_shape)
+        self.norm.build(shape)
+        self.gru.build(shape)
+
+    def call(self, inputs, training=None):
+        x, mask = _unpack(inputs)
+        x = self.norm(x, training=training)
+        out = self.gru(x, mask=None if mask is None else ops.cast(mask, "bool"), training=training)
+        try:  # the pooling after takes the mask as an input; a Keras mask left on the tensor would only warn
+            out._keras_mask = None
+        except AttributeError:
+            pass
+        return out
+
+    def compute_output_shape(self, input_shape):
+        shape = _shape(input_shape)
+        return (*shape[:-1], 2 * self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "seed": self.seed}
 
 
 # ----------------------------------------------------------------------- compression and speaker normalisation

@@ -69,7 +69,8 @@ def energy_columns():
 def _pooling_layer(name, seed):
     return {"mean": lambda: sl.MeanPooling(name="pooling"),
             "stats": lambda: sl.StatisticsPooling(name="pooling"),
-            "attention": lambda: sl.AttentionPooling(seed=seed, name="pooling")}[name]()
+            "attention": lambda: sl.AttentionPooling(seed=seed, name="pooling"),
+            "functionals": lambda: sl.FunctionalsPooling(name="pooling")}[name]()
 
 
 #: Pooling name -> (description, output size as a multiple of the per-frame size).
@@ -77,7 +78,20 @@ POOLINGS = {
     "mean": ("mean over the frames (the seed's AveragePooling1D(n_frames))", 1),
     "stats": ("mean and standard deviation over the frames", 2),
     "attention": ("additive attention over the frames, a learned weighted mean", 1),
+    "functionals": ("mean, standard deviation, minimum and maximum over the frames", 4),
 }
+
+#: Temporal block over the frame sequence before pooling (not in the seed): name -> description.
+TEMPORALS = {
+    "none": "none: pooling sees the frame features themselves (the seed's)",
+    "conv": "two Conv1D(128, 5) over time after a per-feature BatchNorm (ser.layers.TemporalConv)",
+    "gru": "a bidirectional GRU(64) over time after a per-feature BatchNorm, padding masked (ser.layers.TemporalGRU)",
+}
+
+
+def _temporal_layer(name, seed):
+    return {"conv": lambda: sl.TemporalConv(seed=seed, name="temporal"),
+            "gru": lambda: sl.TemporalGRU(seed=seed, name="temporal")}[name]()
 
 
 def seed_head(x, n_classes, seed=None):
@@ -154,35 +168,79 @@ def _check_classes(n_classes):
 # ------------------------------------------------------------------------------------------------- FINs
 
 
-def _shipped_presets():
-    """The preset index if it holds all five FINs, else ``{}``."""
+#: Where the FINs come from: the two shipped preset families, or a folder of one's own FINs (``DIR``).
+FIN_FAMILIES = ("closed-form", "learned")
+
+
+def _shipped_presets(family="closed-form"):
+    """The preset index of ``family`` if it holds all five FINs, else ``{}``."""
     from fin.presets import list_presets
 
-    index = list_presets("closed-form")
+    index = list_presets(family)
     return index if all(f in index for f in FEATURE_ORDER) else {}
 
 
-def fins_description(source="pretrained"):
-    """One line saying where ``load_fins(source)`` takes its FINs from (written into each run's config)."""
-    presets = _shipped_presets()
+def _fin_folder_files(folder):
+    """Feature -> ``.keras`` file of a folder of FINs: ``<feature>.keras`` or a ``fin.train`` run ``<feature>/``."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SERError(f"FIN source {str(folder)!r} is neither a preset family ({', '.join(FIN_FAMILIES)}) nor a "
+                       "folder")
+    files, missing = {}, []
+    for f in FEATURE_ORDER:
+        found = [p for p in (folder / f"{f}.keras", folder / f / "model.keras") if p.is_file()]
+        if found:
+            files[f] = found[0]
+        else:
+            missing.append(f)
+    if missing:
+        raise SERError(f"FIN folder {folder} lacks {', '.join(missing)}: expected <feature>.keras or a fin.train run "
+                       f"folder <feature>/model.keras for each of {', '.join(FEATURE_ORDER)}")
+    return files
+
+
+def _fin_archs(family):
+    """Feature -> architecture of the FINs of ``family`` (what ``init="random"`` rebuilds)."""
+    if family in FIN_FAMILIES:
+        presets = _shipped_presets(family)
+        return {f: presets[f].get("arch", "spectral") if presets else "spectral" for f in FEATURE_ORDER}
+    import yaml
+
+    from fin.presets import load_model_file
+
+    archs = {}
+    for f, path in _fin_folder_files(family).items():
+        config = path.parent / "config.yaml"
+        arch = yaml.safe_load(config.read_text()).get("arch") if config.is_file() else None
+        archs[f] = arch or load_model_file(path).name.split("_", 1)[1]  # FINs are named <feature>_<arch>
+    return archs
+
+
+def fins_description(source="pretrained", family="closed-form"):
+    """One line saying where ``load_fins(source, family=family)`` takes its FINs from (written into each run's config)."""
+    where = f"{family} presets (fin/presets/{'' if family == 'closed-form' else family + '/'})" \
+        if family in FIN_FAMILIES else f"FINs in {family}"
     if source == "pretrained":
-        return "fin presets (fin/presets/)" if presets else "closed-form spectral FINs (no presets shipped yet)"
-    arch = {f: presets[f].get("arch", "spectral") for f in FEATURE_ORDER} if presets else "spectral"
-    return f"random init, architecture {arch}"
+        return where
+    return f"random init, architectures of the {where}: {_fin_archs(family)}"
 
 
-def load_fins(source="pretrained", seed=None):
+def load_fins(source="pretrained", seed=None, family="closed-form"):
     """The five FINs as Keras models, ``(batch, 2048) -> (batch, dim)`` each.
 
     Parameters
     ----------
     source : {"pretrained", "random"} or dict
-        ``"pretrained"``: the shipped presets (:func:`fin.presets.load_preset`); while none are shipped, the
-        ``spectral`` FINs with ``init="closed-form"``, which compute librosa's features exactly and which the
-        presets are made from. ``"random"``: the same architecture with random weights (the seed's random-init
-        variant). A dict ``feature -> keras.Model`` is taken as it is.
+        ``"pretrained"``: the FINs of ``family`` as trained. ``"random"``: the same architectures with random
+        weights (the seed's random-init variant). A dict ``feature -> keras.Model`` is taken as it is.
     seed : int or None
         Seeds the random weights.
+    family : str
+        ``"closed-form"`` (default): the shipped presets that compute librosa's features exactly (the ``spectral``
+        FINs with closed-form weights); ``"learned"``: the shipped learned presets (randomly initialised, trained to
+        imitate librosa); or a folder holding ``<feature>.keras`` or ``fin.train`` run folders ``<feature>/``.
 
     Returns
     -------
@@ -201,16 +259,20 @@ def load_fins(source="pretrained", seed=None):
             raise SERError(f"FIN dict lacks {', '.join(missing)}; expected a model for each of {', '.join(FEATURE_ORDER)}")
         return {f: source[f] for f in FEATURE_ORDER}
     _check("FIN source", source, FIN_SOURCES)
-    presets = _shipped_presets()
-    if source == "pretrained":
-        if presets:
+    family = str(family)
+    if source == "random":
+        return {f: fin.build_model(f, arch, init="random", seed=seed) for f, arch in _fin_archs(family).items()}
+    if family in FIN_FAMILIES:
+        if _shipped_presets(family):
             from fin.presets import load_preset
 
-            return {f: load_preset(f) for f in FEATURE_ORDER}
-        return {f: fin.build_model(f, "spectral", init="closed-form") for f in FEATURE_ORDER}
-    return {f: fin.build_model(f, presets[f].get("arch", "spectral") if presets else "spectral", init="random",
-                               seed=seed)
-            for f in FEATURE_ORDER}
+            return {f: load_preset(f, family=family) for f in FEATURE_ORDER}
+        if family == "closed-form":
+            return {f: fin.build_model(f, "spectral", init="closed-form") for f in FEATURE_ORDER}
+        raise SERError(f"the {family} preset family is not complete in this installation (fin/presets/{family}/)")
+    from fin.presets import load_model_file
+
+    return {f: load_model_file(path) for f, path in _fin_folder_files(family).items()}
 
 
 def fin_digest(fin_stack):
@@ -333,7 +395,7 @@ def pooled_model(model):
 
 
 def build_classifier(n_classes, *, n_frames=108, dim=FEATURE_DIM, pooling="mean", head="seed", feature_norm="none",
-                     mask_padding=True, compress="none", speaker_norm=False, seed=None):
+                     mask_padding=True, compress="none", speaker_norm=False, deltas=False, temporal="none", seed=None):
     """Pooling over time and the head: ``(batch, n_frames, dim) -> (batch, n_classes)``, named ``"classifier"``.
 
     With ``mask_padding`` the model takes ``[features, frame_mask]``, the mask ``(batch, n_frames)`` being 1 for the
@@ -355,18 +417,25 @@ def build_classifier(n_classes, *, n_frames=108, dim=FEATURE_DIM, pooling="mean"
         ``"log"``: :class:`ser.layers.LogCompress` on the rms and mel columns of every frame before pooling.
     speaker_norm : bool
         A :class:`ser.layers.SpeakerNormalization` layer (``"speaker_norm"``) between pooling and head.
+    deltas : bool
+        Append each frame's first difference over time (:class:`ser.layers.FrameDeltas`) before pooling.
+    temporal : {"none", "conv", "gru"}
+        A temporal block over the frames before pooling (:data:`TEMPORALS`).
     seed : int or None
     """
     n_classes = _check_classes(n_classes)
     _check("pooling", pooling, POOLINGS)
     _check("head", head, HEADS)
+    _check("temporal", temporal, TEMPORALS)
     per_frame = keras.Input(shape=(n_frames, dim), name="fin_features")
     x = _compress(per_frame, compress)
-    if mask_padding:
-        mask = keras.Input(shape=(n_frames,), name="frame_mask")
-        pooled = _pooling_layer(pooling, seed)([x, mask])
-    else:
-        pooled = _pooling_layer(pooling, seed)(x)
+    mask = keras.Input(shape=(n_frames,), name="frame_mask") if mask_padding else None
+    with_mask = (lambda t: [t, mask]) if mask_padding else (lambda t: t)  # noqa: E731
+    if deltas:
+        x = sl.FrameDeltas(name="deltas")(with_mask(x))
+    if temporal != "none":
+        x = _temporal_layer(temporal, seed)(with_mask(x))
+    pooled = _pooling_layer(pooling, seed)(with_mask(x))
     outputs = HEADS[head](_head_input(pooled, feature_norm, speaker_norm), n_classes, seed=seed)
     return keras.Model([per_frame, mask] if mask_padding else per_frame, outputs, name="classifier")
 
@@ -385,8 +454,9 @@ def build_feature_classifier(n_classes, *, dim=FEATURE_DIM, head="seed", feature
     return keras.Model(features, outputs, name="baseline")
 
 
-def build_ser_model(n_classes, *, fins="pretrained", freeze="none", n_frames=108, pooling="mean", head="seed",
-                    feature_norm="none", mask_padding=True, compress="none", speaker_norm=False, seed=None):
+def build_ser_model(n_classes, *, fins="pretrained", family="closed-form", freeze="none", n_frames=108, pooling="mean",
+                    head="seed", feature_norm="none", mask_padding=True, compress="none", speaker_norm=False,
+                    deltas=False, temporal="none", seed=None):
     """The end-to-end SER model on raw frames.
 
     Parameters
@@ -394,7 +464,9 @@ def build_ser_model(n_classes, *, fins="pretrained", freeze="none", n_frames=108
     n_classes : int
         Emotions to tell apart.
     fins : {"pretrained", "random"} or dict
-        Where the FINs come from (see :func:`load_fins`).
+        The FINs' weights: trained, or random (see :func:`load_fins`).
+    family : str
+        Which FINs: ``"closed-form"``, ``"learned"`` or a folder of FINs (see :func:`load_fins`).
     freeze : {"none", "all"} or str or list of str
         FINs whose weights stay fixed (``trainable = False``): none (fine-tuning), all (frozen FINs), or some
         features, e.g. ``"mel,mfcc"`` or ``["mel"]``.
@@ -404,7 +476,7 @@ def build_ser_model(n_classes, *, fins="pretrained", freeze="none", n_frames=108
         Pooling over time; ``"mean"`` is the seed's.
     head : {"seed", "mlp"}
     feature_norm : {"none", "batchnorm"}
-    compress, speaker_norm
+    compress, speaker_norm, deltas, temporal
         See :func:`build_classifier`.
     mask_padding : bool
         Pool only over the frames that hold audio (:class:`ser.layers.FrameMask`: all-zero frames, the end padding
@@ -429,12 +501,13 @@ def build_ser_model(n_classes, *, fins="pretrained", freeze="none", n_frames=108
     """
     n_classes = _check_classes(n_classes)
     frozen = parse_freeze(freeze)
-    fins = load_fins(fins, seed=seed)
+    fins = load_fins(fins, seed=seed, family=family)
     for f in FEATURE_ORDER:
         fins[f].trainable = f not in frozen
     stack = build_fin_stack(fins, n_frames)
     classifier = build_classifier(n_classes, n_frames=n_frames, pooling=pooling, head=head, feature_norm=feature_norm,
-                                  mask_padding=mask_padding, compress=compress, speaker_norm=speaker_norm, seed=seed)
+                                  mask_padding=mask_padding, compress=compress, speaker_norm=speaker_norm,
+                                  deltas=deltas, temporal=temporal, seed=seed)
     frames = keras.Input(shape=(n_frames, FRAME_LENGTH), name="frames")
     features = stack(frames)
     if mask_padding:

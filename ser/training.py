@@ -73,6 +73,10 @@ DEFAULTS = {
     "compress": "none",  # "log": log of the rms and mel values of every frame before pooling (not in the seed)
     "speaker_norm": False,  # z-normalise pooled vectors per speaker (fixed features only; not in the seed)
     "mask_padding": True,  # pool over the frames with audio only; False: the seed's mean over all frames
+    "deltas": False,  # append each frame's first difference over time before pooling (not in the seed)
+    "temporal": "none",  # a temporal block over the frames before pooling: none (the seed's), conv, gru
+    "frame_stride": None,  # FIN training only: every k-th frame per step; None: 4 when a FIN trains, else 1
+    "jit_compile": True,  # XLA-compile training and prediction (same numbers within float round-off)
     "final_model": False,
     "max_files": None,
     "cache_dir": None,  # None: $FIN_CACHE_DIR/ser or ~/.cache/fin-toolkit/ser
@@ -122,7 +126,7 @@ def resolve_config(config, defaults=DEFAULTS):
     from data_prep.corpora import parse_corpus_arg
     from fin.distribute import STRATEGIES
     from ser.data import ClipSettings
-    from ser.model import COMPRESSIONS, FEATURE_NORMS, HEADS, POOLINGS
+    from ser.model import COMPRESSIONS, FEATURE_NORMS, HEADS, POOLINGS, TEMPORALS
 
     unknown = set(config) - set(defaults)
     if unknown:
@@ -153,11 +157,15 @@ def resolve_config(config, defaults=DEFAULTS):
     if config["workers"] is not None and (not isinstance(config["workers"], int) or config["workers"] < 1):
         raise SERError(f"workers must be an integer >= 1, got {config['workers']!r}")
     config["speaker_norm"] = bool(config["speaker_norm"])
-    if config["speaker_norm"] and config["pooling"] == "attention":
-        raise SERError("speaker_norm normalises fixed pooled vectors; attention pooling is learned: use --pooling "
-                       "mean or stats")
+    config["deltas"], config["jit_compile"] = bool(config["deltas"]), bool(config["jit_compile"])
+    if config["speaker_norm"] and (config["pooling"] == "attention" or config["temporal"] != "none"):
+        raise SERError("speaker_norm normalises fixed pooled vectors; attention pooling and temporal blocks are "
+                       "learned: use --pooling mean, stats or functionals with --temporal none")
+    stride = config["frame_stride"]
+    if stride is not None and (isinstance(stride, bool) or not isinstance(stride, int) or stride < 1):
+        raise SERError(f"frame_stride must be an integer >= 1, got {stride!r}")
     for key, valid in (("pooling", POOLINGS), ("head", HEADS), ("feature_norm", FEATURE_NORMS),
-                       ("compress", COMPRESSIONS), ("strategy", STRATEGIES)):
+                       ("compress", COMPRESSIONS), ("temporal", TEMPORALS), ("strategy", STRATEGIES)):
         if config[key] not in valid:
             raise SERError(f"unknown {key} {config[key]!r}; expected one of {', '.join(valid)}")
     ClipSettings(offset=config["offset"], duration=config["duration"])  # raises on a bad value
@@ -375,7 +383,7 @@ class FoldTrainer:
         with self.strategy.scope():
             model, fit_model = inputs.build(len(self.data.labels), config["seed"])
             fit_model.compile(optimizer=keras.optimizers.Adam(config["lr"]), loss="sparse_categorical_crossentropy",
-                              metrics=["accuracy"])
+                              metrics=["accuracy"], jit_compile=config.get("jit_compile", False))
         train_data = inputs.data(train_rows, y_train, weights, shuffle=True, seed=config["seed"])
         if self.n_workers > 1:  # MultiWorkerMirroredStrategy: build before fit (see fin.distribute)
             prebuild(fit_model, self.strategy, (inputs.example(train_rows[:2]), y_train[:2]))
@@ -599,7 +607,7 @@ def add_common_arguments(parser):
 
     from data_prep.corpora import corpus_names
     from fin.distribute import STRATEGIES
-    from ser.model import COMPRESSIONS, FEATURE_NORMS, HEADS, POOLINGS
+    from ser.model import COMPRESSIONS, FEATURE_NORMS, HEADS, POOLINGS, TEMPORALS
 
     parser.add_argument("--corpus", action="append", dest="corpora", metavar="NAME=PATH",
                         help=f"a corpus (repeatable); NAME in {', '.join(corpus_names())}. Default: the demo corpus")
@@ -628,6 +636,12 @@ def add_common_arguments(parser):
     parser.add_argument("--speaker-norm", action=argparse.BooleanOptionalAction, default=None,
                         help="z-normalise each clip's pooled vector with its speaker's statistics (test speakers: "
                              "from their own unlabelled recordings); frozen FINs and the baseline only (default off)")
+    parser.add_argument("--deltas", action=argparse.BooleanOptionalAction, default=None,
+                        help="append each frame's first difference over time before pooling (default off)")
+    parser.add_argument("--temporal", choices=list(TEMPORALS),
+                        help="a temporal block over the frames before pooling: none (default, the seed's), conv, gru")
+    parser.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=None,
+                        help="XLA-compile training and prediction (default on; same numbers within round-off)")
     parser.add_argument("--mask-padding", action=argparse.BooleanOptionalAction, default=None,
                         help="pool over the frames with audio only, not the zero padding of short clips (default: on; "
                              "--no-mask-padding is the seed's mean over all frames)")
