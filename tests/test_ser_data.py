@@ -182,3 +182,22 @@ def test_cached_fin_features_give_the_full_frozen_models_output(corpus, tmp_path
     again = fin_features(cache, None, fin_digest(stack))  # read back from disk: no model needed
     np.testing.assert_array_equal(again, features)
     cache.close()
+
+
+def test_validation_speakers_vary_per_fold():
+    """EMO-DB-like LOSO (10 speakers): each fold its own validation speaker, each speaker once; reproducible."""
+    utterances = _utterances(n_speakers=10, corpora=("emodb",))
+    config = resolve_config({"protocol": "loso"})
+    folds = make_folds(utterances, config)
+    val = [tuple(sorted({speaker_key(utterances[i]) for i in f.val})) for f in folds]
+    assert len(folds) == 10 and all(len(v) == 1 for v in val)  # 15 % of 9 training speakers: one
+    assert sorted(v[0] for v in val) == sorted({speaker_key(u) for u in utterances})  # each speaker validates once
+    assert [tuple(sorted({speaker_key(utterances[i]) for i in f.val})) for f in make_folds(utterances, config)] == val
+    other = [tuple(sorted({speaker_key(utterances[i]) for i in f.val}))
+             for f in make_folds(utterances, resolve_config({"protocol": "loso", "seed": 1}))]
+    assert other != val  # the seed orders the speakers
+    # speaker k-fold on RAVDESS-like 24 speakers: validation speakers differ between folds too
+    ravdess = _utterances(n_speakers=24, corpora=("ravdess",))
+    kfold = make_folds(ravdess, resolve_config({"protocol": "speaker-kfold", "folds": 6}))
+    val_sets = {tuple(sorted({speaker_key(ravdess[i]) for i in f.val})) for f in kfold}
+    assert len(val_sets) == 6 and all(len(v) == 3 for v in val_sets)  # 15 % of 20 training speakers
