@@ -218,3 +218,28 @@ def test_speaker_normalised_runs_and_predict_adapts_to_the_speaker(demo, capsys)
     capsys.readouterr()
     assert ser_predict.main([files, "--model", str(base), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["speaker_adapted"] is True
+
+
+def test_predict_uses_one_model_unless_asked(baseline_run, demo, capsys):
+    """No final model: one fold model (the one trained on most files) named in a note; ensemble only when asked."""
+    good = str(sorted(demo["root"].glob("Actor_02/*.wav"))[0])
+    folds = json.loads((baseline_run / "metrics.json").read_text())["folds"]
+    most = max(folds, key=lambda f: f["n_train_files"])["name"]  # speaker k-fold: the folds differ in size
+    assert ser_predict.main([good, "--model", str(baseline_run), "--json"]) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["models"] == [f"folds/{most}/model.keras"]
+    assert "no final model" in captured.err and f"folds/{most}/model.keras" in captured.err
+    assert "--models ensemble" in captured.err and report["models_note"] in captured.err
+    assert ser_predict.main([good, "--model", str(baseline_run), "--models", "ensemble", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["models"] == [f"folds/{f['name']}/model.keras" for f in folds]
+    assert "note" not in captured.err
+    other = next(f["name"] for f in folds if f["name"] != most)
+    assert ser_predict.main([good, "--model", str(baseline_run), "--models", other, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["models"] == [f"folds/{other}/model.keras"]
+    for choice, message in (("final", "no final model"), ("fold9", "'fold9' is not a model")):
+        with pytest.raises(SystemExit) as exc:
+            ser_predict.main([good, "--model", str(baseline_run), "--models", choice])
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and message in err and "ensemble" in err
