@@ -6,7 +6,8 @@
         [--window 2.5] [--hop 0.5] [--json]
 
 ``--model`` is a ``ser.finetune`` or ``ser.baseline`` output folder; its ``ser_model.json`` says what the models
-take (raw frames or the baseline's librosa features), the labels and the clip settings. Which of its models predict (:func:`choose_models`): ``--models final`` is ``final/model.keras``
+take (raw frames, the baseline's librosa clip features or librosa's frame features), the labels and the clip
+settings. Which of its models predict (:func:`choose_models`): ``--models final`` is ``final/model.keras``
 (trained with ``--final-model`` on every speaker), ``--models FOLD`` one fold's model, ``--models ensemble`` the
 mean of every fold model's probabilities (k times the work). By default one model: the final model if the folder
 has one, else the fold model trained on the most files, with a note on stderr naming it.
@@ -61,6 +62,9 @@ class Predictor:
     labels : list of str
     settings : ser.data.ClipSettings
         The training clips' settings.
+    input : str
+        What the models take: ``"frames"`` or ``"fin_features"`` (raw frames), ``"librosa_frames"`` (librosa's
+        features per frame) or ``"clip_features"`` (librosa's features averaged over the clip).
     models : list of keras.Model
     note : str or None
         Why these models, when the choice was not explicit and the folder offered others.
@@ -89,6 +93,7 @@ class Predictor:
             raise
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
             raise SERError(f"--model {folder}: {card} is damaged or not a ser_model.json ({type(err).__name__}: {err})") from err
+        self.input = self.info.get("input") or ("clip_features" if self.kind == "baseline" else "frames")
         files, self.note = choose_models(self.folder, self.info, models)
         missing = [f for f in files if not (self.folder / f).is_file()]
         if missing:
@@ -122,12 +127,19 @@ class Predictor:
         return to_pooled, head_model(classifier), find_layer(classifier, "speaker_norm")
 
     def _inputs(self, part):
-        from ser.data import clip_frames, fit_clip
-        from ser.features import clip_features
+        """The model input of clips, as training computed it."""
+        from ser.data import clip_frames, fit_clip, frame_mask
+        from ser.features import clip_features, frame_features
 
-        if self.takes_frames:
-            return clip_frames(np.stack([fit_clip(c, self.settings.n_samples)[0] for c in part]), self.settings.n_frames)
-        return np.stack([clip_features(c, sr=self.settings.sr) for c in part])
+        if self.input == "clip_features":
+            return np.stack([clip_features(c, sr=self.settings.sr) for c in part])
+        frames = clip_frames(np.stack([fit_clip(c, self.settings.n_samples)[0] for c in part]), self.settings.n_frames)
+        if self.input != "librosa_frames":
+            return frames
+        features = frame_features(frames, sr=self.settings.sr)
+        if len(self.models[0].inputs) == 2:  # mask_padding: pool over the frames with audio
+            return [features, frame_mask(frames).astype(np.float32)]
+        return features
 
     def pooled(self, clips, batch_size=4):
         """Per model, the pooled vectors of clips before speaker normalisation: a list of ``(len(clips), dim)``."""
@@ -149,12 +161,12 @@ class Predictor:
 
     @property
     def takes_frames(self):
-        """Whether the models take raw frames (else the baseline's clip features)."""
-        return self.kind != "baseline"
+        """Whether the models take a fixed number of frames (all but the averaged baseline's clip features)."""
+        return self.input != "clip_features"
 
     @property
     def max_window(self):
-        """Longest window in seconds: the training clip for a model on frames, unlimited for the baseline."""
+        """Longest window in seconds: the training clip for a model on frames, unlimited for clip features."""
         return self.settings.duration if self.takes_frames else float("inf")
 
     def predict_clips(self, clips, batch_size=4):
@@ -434,7 +446,7 @@ def main(argv=None):
     seconds = time.perf_counter() - t0
     rtf = seconds / audio_seconds if audio_seconds else None
     summary = {
-        "model": str(args.model), "kind": predictor.kind, "models": predictor.model_files,
+        "model": str(args.model), "kind": predictor.kind, "input": predictor.input, "models": predictor.model_files,
         "models_note": predictor.note, "labels": predictor.labels,
         "window": window, "hop": args.hop, "offset": offset, "speaker_norm": predictor.speaker_norm,
         "speaker_adapted": adapted, "files": results, "failed": failed,
