@@ -143,15 +143,48 @@ def speaker_kfold(utterances, k, seed=0):
 def validation_speakers(utterances, indices, fraction=0.15, seed=0):
     """Split ``indices`` (a fold's training part) into (train, val) by speaker, for early stopping.
 
+    Every speaker of ``utterances`` is put in one seeded order, read as a circle; the validation speakers are the
+    first ``n_val`` training speakers that follow the fold's held-out speakers (the speakers of ``utterances`` with
+    no file in ``indices``; after the last of them in the order), or the first ``n_val`` of the order when none is
+    held out. So each fold of a protocol gets its own validation speakers, reproducibly: over leave-one-speaker-out
+    folds with one validation speaker each, every speaker validates exactly once. (The same seed for every fold
+    with a shuffle of the training speakers alone picked the same validation speaker in 9 of EMO-DB's 10 folds.)
+
     At least one validation speaker, and at least one left for training.
+
+    Parameters
+    ----------
+    utterances : list of Utterance
+        Every utterance of the protocol (training and held-out).
+    indices : np.ndarray [shape=(n,), dtype=int]
+        The fold's training part, indices into ``utterances``.
+    fraction : float
+        Share of the training speakers held out for validation (rounded, at least one).
+    seed : int
+        Seeds the order of the speakers.
+
+    Returns
+    -------
+    train, val : np.ndarray [dtype=int]
+        ``indices`` split by speaker, in their order.
+
+    Examples
+    --------
+    >>> from data_prep.corpora import Utterance
+    >>> us = [Utterance(f"{s}.wav", "c", s, "sad", "x") for s in "abcde"]
+    >>> [sorted({us[i].speaker for i in validation_speakers(us, [j for j in range(5) if j != k])[1]})
+    ...  for k in range(5)]   # leave one speaker out: each speaker validates once
+    [['b'], ['c'], ['e'], ['a'], ['d']]
     """
-    indices = np.asarray(indices)
-    speakers = sorted({speaker_key(utterances[i]) for i in indices})
-    if len(speakers) < 2:
+    indices = np.asarray(indices, dtype=int)
+    train_speakers = {speaker_key(utterances[i]) for i in indices}
+    if len(train_speakers) < 2:
         raise DataPrepError("a validation part needs at least two training speakers")
-    rng = np.random.default_rng(seed)
-    rng.shuffle(speakers)
-    n_val = min(max(1, int(round(fraction * len(speakers)))), len(speakers) - 1)
-    val = set(speakers[:n_val])
-    is_val = np.array([speaker_key(utterances[i]) in val for i in indices])
+    order = list(np.random.default_rng(seed).permutation(sorted({speaker_key(u) for u in utterances})))
+    held_out = [k for k, spk in enumerate(order) if spk not in train_speakers]
+    start = held_out[-1] + 1 if held_out else 0
+    circle = [spk for spk in order[start:] + order[:start] if spk in train_speakers]
+    n_val = min(max(1, int(round(fraction * len(circle)))), len(circle) - 1)
+    val = set(circle[:n_val])
+    is_val = np.array([speaker_key(utterances[i]) in val for i in indices], dtype=bool)
     return indices[~is_val], indices[is_val]

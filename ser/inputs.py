@@ -9,6 +9,9 @@
   is a fixed function (Keras runs a layer with ``trainable=False`` in inference mode, and the FINs hold no dropout),
   so ``classifier(fin_stack(frames))`` sees the same numbers either way; the saved model is the full ``ser`` model,
   FINs included (tested in ``tests/test_ser_model.py``).
+- :class:`LibrosaFrameInputs` (``librosa_frames``, ``ser.baseline --features frames``): librosa's 162 features on
+  every frame, the features the closed-form FINs compute (:func:`ser.features.librosa_frame_features`, cached), and
+  the same classifier as frozen FINs (both are :class:`FixedFrameInputs`); the saved model is that classifier.
 - :class:`ClipFeatureInputs` (``clip_features``): the baseline's 162 librosa features averaged over each clip
   (:mod:`ser.features`), the head alone.
 
@@ -180,30 +183,64 @@ class FrameInputs(Inputs):
         return out
 
 
-class FINFeatureInputs(Inputs):
+class FixedFrameInputs(Inputs):
+    """Fixed per-frame features ``(n_frames, 162)`` of every clip, computed once; the classifier trained on them.
+
+    The common code of frozen FINs (:class:`FINFeatureInputs`) and librosa's frame features
+    (:class:`LibrosaFrameInputs`): the same frame masks, speaker normalisation and classifier
+    (:func:`ser.model.build_classifier` with the run's pooling, compression, ``mask_padding``, ``feature_norm``,
+    ``speaker_norm`` and head); a subclass says where the features come from (:meth:`frame_features`) and which
+    model is saved (:meth:`build`).
+    """
+
+    def frame_features(self):
+        """The per-frame features of every cache row: ``(len(cache), n_frames, 162)``."""
+        raise NotImplementedError
+
+    def prepare(self, strategy):
+        self.features = self.frame_features()
+        self.masks = self.cache.frame_masks(np.arange(len(self.cache))) if self.config["mask_padding"] else None
+        self.speaker_norm = bool(self.config.get("speaker_norm"))
+        if self.speaker_norm:  # pool once (mean/stats pooling and compression have no weights), then normalise
+            from ser.model import pooled_model
+
+            x = self.features if self.masks is None else [self.features, self.masks]
+            self._normalise_by_speaker(_pooled_vectors(pooled_model(self.classifier(2)), x))
+
+    def classifier(self, n_classes, seed=None):
+        """The run's classifier on per-frame features (``ser.model.build_classifier``), named ``"classifier"``."""
+        from ser.model import build_classifier
+
+        c = self.config
+        return build_classifier(n_classes, n_frames=self.cache.settings.n_frames, pooling=c["pooling"], head=c["head"],
+                                feature_norm=c["feature_norm"], mask_padding=c["mask_padding"],
+                                compress=c["compress"], speaker_norm=c.get("speaker_norm", False),
+                                deltas=c.get("deltas", False), temporal=c.get("temporal", "none"), seed=seed)
+
+    def example(self, rows):
+        if self.speaker_norm:
+            return self.features[rows]
+        return self.features[rows] if self.masks is None else [self.features[rows], self.masks[rows]]
+
+    def data(self, rows, labels=None, weights=None, shuffle=False, seed=0):
+        out = super().data(rows, labels, weights, shuffle, seed)
+        out["x"] = self.example(rows)
+        return out
+
+
+class FINFeatureInputs(FixedFrameInputs):
     """Frozen FINs: their per-frame outputs computed once; the classifier trained on them (exact shortcut)."""
 
     kind = "fin_features"
 
-    def prepare(self, strategy):
+    def frame_features(self):
         from ser.model import build_fin_stack, fin_digest, load_fins
 
         c = self.config
         stack = build_fin_stack(load_fins(c["init"], seed=c["seed"], family=c.get("fins", "closed-form")),
                                 self.cache.settings.n_frames)
         self.digest = fin_digest(stack)
-        self.features = fin_features(self.cache, stack, self.digest, progress=self.progress)
-        self.masks = self.cache.frame_masks(np.arange(len(self.cache))) if self.config["mask_padding"] else None
-        self.speaker_norm = bool(self.config.get("speaker_norm"))
-        if self.speaker_norm:  # pool once (mean/stats pooling and compression have no weights), then normalise
-            from ser.model import build_classifier, pooled_model
-
-            c = self.config
-            classifier = build_classifier(2, n_frames=self.cache.settings.n_frames, pooling=c["pooling"],
-                                          head=c["head"], mask_padding=c["mask_padding"], compress=c["compress"],
-                                          deltas=c.get("deltas", False), speaker_norm=True)
-            x = self.features if self.masks is None else [self.features, self.masks]
-            self._normalise_by_speaker(_pooled_vectors(pooled_model(classifier), x))
+        return fin_features(self.cache, stack, self.digest, progress=self.progress)
 
     def build(self, n_classes, seed):
         from ser.model import build_ser_model, fin_digest, head_model
@@ -220,15 +257,24 @@ class FINFeatureInputs(Inputs):
         classifier = model.get_layer("classifier")
         return model, head_model(classifier) if self.speaker_norm else classifier
 
-    def example(self, rows):
-        if self.speaker_norm:
-            return self.features[rows]
-        return self.features[rows] if self.masks is None else [self.features[rows], self.masks[rows]]
 
-    def data(self, rows, labels=None, weights=None, shuffle=False, seed=0):
-        out = super().data(rows, labels, weights, shuffle, seed)
-        out["x"] = self.example(rows)
-        return out
+class LibrosaFrameInputs(FixedFrameInputs):
+    """The fair baseline: librosa's 162 features on every frame (:func:`ser.features.librosa_frame_features`),
+    the classifier of frozen FINs trained on them; the saved model is that classifier (``ser.predict`` computes
+    the frame features from the audio)."""
+
+    kind = "librosa_frames"
+
+    def frame_features(self):
+        from ser.features import librosa_frame_features
+
+        return librosa_frame_features(self.cache, progress=self.progress)
+
+    def build(self, n_classes, seed):
+        from ser.model import head_model
+
+        classifier = self.classifier(n_classes, seed)
+        return classifier, head_model(classifier) if self.speaker_norm else classifier
 
 
 class ClipFeatureInputs(Inputs):

@@ -2,12 +2,15 @@
 
 ::
 
-    python -m ser.predict FILE_OR_DIR [FILE_OR_DIR ...] [--model DIR] [--window 2.5] [--hop 0.5] [--json]
+    python -m ser.predict FILE_OR_DIR [FILE_OR_DIR ...] [--model DIR] [--models final|ensemble|FOLD]
+        [--window 2.5] [--hop 0.5] [--json]
 
 ``--model`` is a ``ser.finetune`` or ``ser.baseline`` output folder; its ``ser_model.json`` says what the models
-take (raw frames or the baseline's librosa features), the labels and the clip settings. The folder's
-``final/model.keras`` (trained with ``--final-model`` on every speaker) is used if present, otherwise the fold
-models' probabilities are averaged (``--fold NAME`` picks one).
+take (raw frames, the baseline's librosa clip features or librosa's frame features), the labels and the clip
+settings. Which of its models predict (:func:`choose_models`): ``--models final`` is ``final/model.keras``
+(trained with ``--final-model`` on every speaker), ``--models FOLD`` one fold's model, ``--models ensemble`` the
+mean of every fold model's probabilities (k times the work). By default one model: the final model if the folder
+has one, else the fold model trained on the most files, with a note on stderr naming it.
 
 Each file is loaded mono at 22.05 kHz from ``--offset`` seconds (default: the model's clip offset, 0.6 s, as in
 training). Audio up to one window long is one clip, zero-padded as in training. Longer audio is cut into windows of
@@ -49,8 +52,8 @@ class Predictor:
     ----------
     folder : str or Path
         A ``ser.finetune`` or ``ser.baseline`` output folder (holding ``ser_model.json``).
-    fold : str or None
-        Use only this fold's model; default: ``final/model.keras`` if present, else every fold model, averaged.
+    models : str or None
+        ``"final"``, ``"ensemble"`` or a fold name; ``None``: the default of :func:`choose_models`.
 
     Attributes
     ----------
@@ -59,10 +62,15 @@ class Predictor:
     labels : list of str
     settings : ser.data.ClipSettings
         The training clips' settings.
+    input : str
+        What the models take: ``"frames"`` or ``"fin_features"`` (raw frames), ``"librosa_frames"`` (librosa's
+        features per frame) or ``"clip_features"`` (librosa's features averaged over the clip).
     models : list of keras.Model
+    note : str or None
+        Why these models, when the choice was not explicit and the folder offered others.
     """
 
-    def __init__(self, folder, fold=None):
+    def __init__(self, folder, models=None):
         import fin  # noqa: F401  (registers the FIN layers)
         import ser.layers  # noqa: F401  (registers the SER layers)
         from fin.errors import FINError
@@ -85,15 +93,8 @@ class Predictor:
             raise
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
             raise SERError(f"--model {folder}: {card} is damaged or not a ser_model.json ({type(err).__name__}: {err})") from err
-        if fold is not None:
-            files = [f"folds/{fold}/model.keras"]
-            if files[0] not in self.info["models"]:
-                names = ", ".join(Path(m).parent.name for m in self.info["models"])
-                raise SERError(f"--fold {fold!r} is not a fold of {folder}; expected one of {names}")
-        elif self.info.get("final_model") and (self.folder / self.info["final_model"]).is_file():
-            files = [self.info["final_model"]]
-        else:
-            files = self.info["models"]
+        self.input = self.info.get("input") or ("clip_features" if self.kind == "baseline" else "frames")
+        files, self.note = choose_models(self.folder, self.info, models)
         missing = [f for f in files if not (self.folder / f).is_file()]
         if missing:
             raise SERError(f"--model {folder}: missing model file(s) {', '.join(missing)}")
@@ -126,12 +127,19 @@ class Predictor:
         return to_pooled, head_model(classifier), find_layer(classifier, "speaker_norm")
 
     def _inputs(self, part):
-        from ser.data import clip_frames, fit_clip
-        from ser.features import clip_features
+        """The model input of clips, as training computed it."""
+        from ser.data import clip_frames, fit_clip, frame_mask
+        from ser.features import clip_features, frame_features
 
-        if self.takes_frames:
-            return clip_frames(np.stack([fit_clip(c, self.settings.n_samples)[0] for c in part]), self.settings.n_frames)
-        return np.stack([clip_features(c, sr=self.settings.sr) for c in part])
+        if self.input == "clip_features":
+            return np.stack([clip_features(c, sr=self.settings.sr) for c in part])
+        frames = clip_frames(np.stack([fit_clip(c, self.settings.n_samples)[0] for c in part]), self.settings.n_frames)
+        if self.input != "librosa_frames":
+            return frames
+        features = frame_features(frames, sr=self.settings.sr)
+        if len(self.models[0].inputs) == 2:  # mask_padding: pool over the frames with audio
+            return [features, frame_mask(frames).astype(np.float32)]
+        return features
 
     def pooled(self, clips, batch_size=4):
         """Per model, the pooled vectors of clips before speaker normalisation: a list of ``(len(clips), dim)``."""
@@ -153,12 +161,12 @@ class Predictor:
 
     @property
     def takes_frames(self):
-        """Whether the models take raw frames (else the baseline's clip features)."""
-        return self.kind != "baseline"
+        """Whether the models take a fixed number of frames (all but the averaged baseline's clip features)."""
+        return self.input != "clip_features"
 
     @property
     def max_window(self):
-        """Longest window in seconds: the training clip for a model on frames, unlimited for the baseline."""
+        """Longest window in seconds: the training clip for a model on frames, unlimited for clip features."""
         return self.settings.duration if self.takes_frames else float("inf")
 
     def predict_clips(self, clips, batch_size=4):
@@ -175,6 +183,72 @@ class Predictor:
             # predict_on_batch runs Keras' compiled predict function: far less per-call overhead than eager calls
             out.append(np.mean([np.asarray(m.predict_on_batch(x)) for m in self.models], axis=0))
         return np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)
+
+
+def choose_models(folder, info, choice=None):
+    """The model files of a run folder to predict with, and a note saying why when the choice was implicit.
+
+    Parameters
+    ----------
+    folder : Path
+        The run folder.
+    info : dict
+        Its ``ser_model.json``: ``models`` (the fold models' files) and ``final_model`` (a file or ``None``).
+    choice : str or None
+        ``"final"``: the final model (an error if the run has none); ``"ensemble"``: every fold model, their
+        probabilities averaged; a fold name: that fold's model. ``None``: the final model if present, else one fold
+        model, the one trained on the most files (``n_train_files`` in ``metrics.json``; the first on a tie), named
+        in the note: several models are chosen only when asked for, as they cost one model call each.
+
+    Returns
+    -------
+    files : list of str
+        Model files, relative to ``folder``.
+    note : str or None
+        Set when ``choice`` is ``None`` and the folder holds several fold models but no final model.
+
+    Raises
+    ------
+    SERError
+        ``"final"`` without a final model, an unknown fold name, or a folder without models; the message lists
+        the valid choices.
+    """
+    folder = Path(folder)
+    folds = list(info["models"])
+    names = [Path(m).parent.name for m in folds]
+    final = info.get("final_model")
+    has_final = bool(final) and (folder / final).is_file()
+    valid = ", ".join([*(["final"] if has_final else []), "ensemble", *names])
+    if choice == "final":
+        if not has_final:
+            raise SERError(f"--models final: {folder} has no final model (trained with --final-model); expected one "
+                           f"of {valid}")
+        return [final], None
+    if not folds:
+        if has_final and choice is None:
+            return [final], None
+        raise SERError(f"--model {folder}: ser_model.json lists no fold models")
+    if choice == "ensemble":
+        return folds, None
+    if choice is not None:
+        if choice not in names:
+            raise SERError(f"--models {choice!r} is not a model of {folder}; expected one of {valid}")
+        return [folds[names.index(choice)]], None
+    if has_final:
+        return [final], None
+    if len(folds) == 1:
+        return folds, None
+    n_train = {}
+    try:
+        n_train = {f["name"]: int(f["n_train_files"]) for f in json.loads((folder / "metrics.json").read_text())["folds"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no usable metrics.json: the first fold
+    pick = max(range(len(folds)), key=lambda i: (n_train.get(names[i], -1), -i))
+    why = f"the one trained on the most files ({n_train[names[pick]]})" if names[pick] in n_train else "the first"
+    note = (f"note: {folder} has no final model (train with --final-model); using one of its {len(folds)} fold "
+            f"models, {folds[pick]}, {why}. --models ensemble averages all {len(folds)} ({len(folds)}x the work); "
+            f"--models FOLD picks one ({', '.join(names)})")
+    return [folds[pick]], note
 
 
 def speed_words(rtf):
@@ -284,7 +358,10 @@ def build_parser():
     parser.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR", help="audio files, or folders searched recursively")
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"a ser.finetune or ser.baseline output folder "
                                                                 f"(default {DEFAULT_MODEL})")
-    parser.add_argument("--fold", help="use only this fold's model (default: final/model.keras, else all folds averaged)")
+    parser.add_argument("--models", metavar="final|ensemble|FOLD",
+                        help="final: final/model.keras; ensemble: every fold model, averaged; FOLD: that fold's model. "
+                             "Default: the final model if the folder has one, else the fold model trained on the most "
+                             "files (named in a note)")
     parser.add_argument("--window", type=float, help="window in seconds (default: the model's clip, 2.5 s)")
     parser.add_argument("--hop", type=float, default=0.5, help="hop between windows in seconds (default 0.5)")
     parser.add_argument("--offset", type=float, help="seconds skipped at the start of each file "
@@ -316,9 +393,11 @@ def main(argv=None):
     if args.batch_size < 1:
         parser.error(f"--batch-size must be >= 1, got {args.batch_size}")
     try:
-        predictor = Predictor(args.model, fold=args.fold)
+        predictor = Predictor(args.model, models=args.models)
     except SERError as err:
         parser.error(str(err))
+    if predictor.note:
+        print(predictor.note, file=sys.stderr)
     window = predictor.settings.duration if args.window is None else args.window
     if window > predictor.max_window + 1e-9:
         parser.error(f"--window {window} is longer than the model's clip ({predictor.max_window} s, "
@@ -367,7 +446,8 @@ def main(argv=None):
     seconds = time.perf_counter() - t0
     rtf = seconds / audio_seconds if audio_seconds else None
     summary = {
-        "model": str(args.model), "kind": predictor.kind, "models": predictor.model_files, "labels": predictor.labels,
+        "model": str(args.model), "kind": predictor.kind, "input": predictor.input, "models": predictor.model_files,
+        "models_note": predictor.note, "labels": predictor.labels,
         "window": window, "hop": args.hop, "offset": offset, "speaker_norm": predictor.speaker_norm,
         "speaker_adapted": adapted, "files": results, "failed": failed,
         "audio_seconds": round(audio_seconds, 3), "processing_seconds": round(seconds, 3),

@@ -6,14 +6,15 @@ One run:
 2. loads every clip once into the clip cache (:func:`ser.data.build_clip_cache`), with the augmented copies;
    files that do not load are skipped, listed in ``run.json`` and in the printed summary;
 3. builds the folds of the protocol (:data:`PROTOCOLS`) on the files that loaded; inside each fold a part of the
-   training *speakers* is held out for early stopping (``data_prep.splits.validation_speakers``);
+   training *speakers* is held out for early stopping (``data_prep.splits.validation_speakers``: the speakers that
+   follow the fold's test speakers in one seeded order, so each fold has its own);
 4. per fold trains a fresh model on the training part (originals and augmented copies; validation and test use
    originals only), with class weights, Adam, ``ReduceLROnPlateau`` as the FINs and early stopping on the
    validation loss (best weights restored), then predicts the test part;
 5. writes per-fold results and the metrics pooled over all test folds.
 
-What a model sees (raw frames, cached frozen-FIN outputs or librosa clip features) is an input kind of
-:mod:`ser.inputs`.
+What a model sees (raw frames, cached frozen-FIN outputs, librosa frame features or librosa clip features) is an
+input kind of :mod:`ser.inputs`.
 
 Outputs in ``out``::
 
@@ -224,7 +225,11 @@ def check_protocol(config):
 
 
 def make_folds(utterances, config):
-    """The folds of ``config["protocol"]`` as :class:`FoldPlan` s (indices into ``utterances``)."""
+    """The folds of ``config["protocol"]`` as :class:`FoldPlan` s (indices into ``utterances``).
+
+    Each fold's validation speakers (early stopping) are its own: :func:`data_prep.splits.validation_speakers` takes
+    the training speakers that follow the fold's test speakers in one order seeded by ``config["seed"]``.
+    """
     from data_prep.splits import speaker_key, split_by_file, split_by_speaker, validation_speakers
 
     seed = config["seed"]

@@ -218,3 +218,76 @@ def test_speaker_normalised_runs_and_predict_adapts_to_the_speaker(demo, capsys)
     capsys.readouterr()
     assert ser_predict.main([files, "--model", str(base), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["speaker_adapted"] is True
+
+
+@pytest.fixture(scope="module")
+def frames_baseline_run(demo):
+    """The fair baseline with the recipe options: librosa frame features, stats pooling, log, speaker norm, MLP."""
+    out = demo["base"] / "baseline_frames"
+    assert ser_baseline.main(_args(demo, out, "--features", "frames", "--pooling", "stats", "--compress", "log",
+                                   "--speaker-norm", "--head", "mlp", "--final-model")) == 0
+    return out
+
+
+def test_frame_baseline_writes_every_file_and_predict_computes_its_features(frames_baseline_run, demo, capsys):
+    """The saved classifier takes librosa frame features; ser.predict computes them as training did."""
+    import keras
+
+    from ser.data import ClipCache
+    from ser.features import librosa_frame_features
+
+    out = frames_baseline_run
+    metrics = _check_run(out, 3, "loso")
+    assert metrics["speaker_norm"] is True
+    card = json.loads((out / "ser_model.json").read_text())
+    assert (card["kind"], card["input"], card["features"], card["pooling"]) == ("baseline", "librosa_frames", "frames",
+                                                                                "stats")
+    # predict's features of a training clip equal the cached ones: the final model gives the same probabilities
+    predictor = ser_predict.Predictor(out)
+    assert predictor.model_files == ["final/model.keras"] and predictor.note is None
+    cache = ClipCache(json.loads((out / "run.json").read_text())["cache"])
+    rows = np.flatnonzero(cache.copy == "original")[:3]
+    features, masks = librosa_frame_features(cache)[rows], cache.frame_masks(rows)
+    model = keras.saving.load_model(out / "final" / "model.keras", compile=False)
+    expected = np.asarray(model.predict_on_batch([features, masks]))
+    clips = [cache.clips([r])[0, : cache.lengths[r]] for r in rows]
+    np.testing.assert_allclose(predictor.predict_clips(clips), expected, rtol=1e-5, atol=1e-6)
+    cache.close()
+    files = str(demo["root"] / "Actor_02")
+    assert ser_predict.main([files, "--model", str(out), "--window", "0.6", "--hop", "0.3", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["input"] == "librosa_frames" and report["speaker_adapted"] is True and len(report["files"]) == 8
+
+
+def test_baseline_feature_options_are_checked(demo, capsys):
+    for argv, message in ((["--features", "mfcc"], "mfcc"), (["--pooling", "stats"], "--features frames"),
+                          (["--no-mask-padding"], "--features frames")):
+        with pytest.raises(SystemExit) as exc:
+            ser_baseline.main(_args(demo, demo["base"] / "never", *argv))
+        assert exc.value.code == 2 and message in capsys.readouterr().err
+    assert not (demo["base"] / "never").exists()
+
+
+def test_predict_uses_one_model_unless_asked(baseline_run, demo, capsys):
+    """No final model: one fold model (the one trained on most files) named in a note; ensemble only when asked."""
+    good = str(sorted(demo["root"].glob("Actor_02/*.wav"))[0])
+    folds = json.loads((baseline_run / "metrics.json").read_text())["folds"]
+    most = max(folds, key=lambda f: f["n_train_files"])["name"]  # speaker k-fold: the folds differ in size
+    assert ser_predict.main([good, "--model", str(baseline_run), "--json"]) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["models"] == [f"folds/{most}/model.keras"]
+    assert "no final model" in captured.err and f"folds/{most}/model.keras" in captured.err
+    assert "--models ensemble" in captured.err and report["models_note"] in captured.err
+    assert ser_predict.main([good, "--model", str(baseline_run), "--models", "ensemble", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["models"] == [f"folds/{f['name']}/model.keras" for f in folds]
+    assert "note" not in captured.err
+    other = next(f["name"] for f in folds if f["name"] != most)
+    assert ser_predict.main([good, "--model", str(baseline_run), "--models", other, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["models"] == [f"folds/{other}/model.keras"]
+    for choice, message in (("final", "no final model"), ("fold9", "'fold9' is not a model")):
+        with pytest.raises(SystemExit) as exc:
+            ser_predict.main([good, "--model", str(baseline_run), "--models", choice])
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and message in err and "ensemble" in err

@@ -182,3 +182,103 @@ def test_cached_fin_features_give_the_full_frozen_models_output(corpus, tmp_path
     again = fin_features(cache, None, fin_digest(stack))  # read back from disk: no model needed
     np.testing.assert_array_equal(again, features)
     cache.close()
+
+
+# per-feature tolerances of librosa's frame features against the closed-form FINs (measured on all 173,340 frames
+# of EMO-DB x 3 copies: zcr equal; rms within 6e-8; mel within 9e-7 of each frame's largest mel value; mfcc within
+# 0.0015 dB on values up to 1131 in magnitude; chroma within 1e-4 on all but 37 frames, most of them near-silent
+# (rms below 1e-16, where the max-normalised chroma is round-off), and 4 audible frames where the float32 and
+# float64 tuning estimates differ)
+FRAME_TOLERANCES = {
+    "zcr": dict(rtol=0, atol=1e-6),  # a count / 2048: one crossing more is 4.9e-4
+    "rms": dict(rtol=1e-5, atol=1e-7),  # float32 mean of squares
+    "mfcc": dict(rtol=0, atol=1e-2),  # dB: float32 log of the mel powers, DCT of 128 values
+}
+MEL_RTOL, MEL_ATOL_OF_FRAME_MAX = 1e-3, 1e-5  # float32 FFT round-off scales with the frame's largest bin
+CHROMA_ATOL, CHROMA_MAX_OFF, AUDIBLE_RMS = 1e-2, 0.01, 1e-4  # at most 1 % of audible frames off (tuning flips)
+
+
+def _frame_caches(kind, corpus, shared_data_dir, tmp_path):
+    if kind == "demo":
+        utterances, _ = discover("ravdess", corpus)
+        utterances = utterances[:4]
+    else:
+        utterances, _ = discover("emodb", shared_data_dir / "emodb")
+        utterances = utterances[::90][:6]  # six speakers' recordings
+    return build_clip_cache(utterances, ClipSettings(), augmentation={}, cache_dir=tmp_path, workers=1)
+
+
+@pytest.mark.parametrize("kind", ["demo", "emodb"])
+def test_librosa_frame_features_equal_the_closed_form_fins(kind, corpus, tmp_path, request):
+    """ser.baseline --features frames sees what frozen closed-form FINs give ser.finetune --freeze all."""
+    from data_prep.targets import FEATURE_DIMS
+    from ser.features import frame_features, librosa_frame_features
+    from ser.inputs import fin_features
+    from ser.model import FEATURE_ORDER, build_fin_stack, fin_digest, load_fins
+
+    shared = request.getfixturevalue("shared_data") if kind == "emodb" else None
+    cache = _frame_caches(kind, corpus, shared, tmp_path)
+    ours = librosa_frame_features(cache)
+    stack = build_fin_stack(load_fins("pretrained"), cache.settings.n_frames)
+    fins = fin_features(cache, stack, fin_digest(stack))
+    assert ours.shape == fins.shape == (len(cache), 108, 162)
+    audio = cache.frame_masks(np.arange(len(cache))).astype(bool)
+    assert audio.sum() > 100 and (~audio).any()  # audio frames and end padding both checked
+    columns = dict(zip(FEATURE_ORDER, np.split(np.arange(162), np.cumsum([FEATURE_DIMS[f] for f in FEATURE_ORDER])[:-1])))
+    a = {f: ours[..., c] for f, c in columns.items()}
+    b = {f: fins[..., c] for f, c in columns.items()}
+    for f, tol in FRAME_TOLERANCES.items():
+        np.testing.assert_allclose(a[f], b[f], **tol, err_msg=f)
+    mel_scale = a["mel"].max(axis=-1, keepdims=True)
+    assert np.all(np.abs(a["mel"] - b["mel"]) <= MEL_RTOL * np.abs(a["mel"]) + MEL_ATOL_OF_FRAME_MAX * mel_scale)
+    audible = a["rms"][..., 0] > AUDIBLE_RMS
+    chroma_err = np.abs(a["chroma"] - b["chroma"]).max(axis=-1)[audible]
+    assert np.mean(chroma_err > CHROMA_ATOL) <= CHROMA_MAX_OFF and np.median(chroma_err) < 1e-5
+    # read back from the cache; per clip equals batched (silent frames are computed once per batch)
+    np.testing.assert_array_equal(librosa_frame_features(cache), ours)
+    np.testing.assert_allclose(frame_features(cache.frames([1]))[0], ours[1], rtol=1e-6, atol=1e-6)
+    cache.close()
+
+
+@pytest.mark.parametrize("options", [{}, {"pooling": "stats", "compress": "log", "head": "mlp", "speaker_norm": True}])
+def test_the_frame_baseline_trains_the_classifier_of_frozen_fins(options, corpus, tmp_path):
+    """Same options, same seed: LibrosaFrameInputs and FINFeatureInputs train the same model on their features."""
+    import keras
+
+    from ser.baseline import resolve as resolve_baseline
+    from ser.finetune import resolve as resolve_finetune
+    from ser.inputs import FINFeatureInputs, LibrosaFrameInputs
+
+    utterances, _ = discover("ravdess", corpus)
+    cache = build_clip_cache(utterances[:6], ClipSettings(), augmentation={}, cache_dir=tmp_path, workers=1)
+    fin = FINFeatureInputs(resolve_finetune({"freeze": "all", **options}), cache)
+    lib = LibrosaFrameInputs(resolve_baseline({"features": "frames", **options}), cache)
+    fitted = []
+    for inputs in (fin, lib):
+        inputs.prepare(None)
+        fitted.append(inputs.build(8, seed=0)[1])
+    x = fin.example(np.arange(len(cache)))
+    assert [w.shape for w in fitted[0].weights] == [w.shape for w in fitted[1].weights]
+    for w0, w1 in zip(fitted[0].weights, fitted[1].weights):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(w0), keras.ops.convert_to_numpy(w1))
+    np.testing.assert_allclose(fitted[1].predict_on_batch(x), fitted[0].predict_on_batch(x), rtol=1e-6, atol=1e-7)
+    cache.close()
+
+
+def test_validation_speakers_vary_per_fold():
+    """EMO-DB-like LOSO (10 speakers): each fold its own validation speaker, each speaker once; reproducible."""
+    utterances = _utterances(n_speakers=10, corpora=("emodb",))
+    config = resolve_config({"protocol": "loso"})
+    folds = make_folds(utterances, config)
+    val = [tuple(sorted({speaker_key(utterances[i]) for i in f.val})) for f in folds]
+    assert len(folds) == 10 and all(len(v) == 1 for v in val)  # 15 % of 9 training speakers: one
+    assert sorted(v[0] for v in val) == sorted({speaker_key(u) for u in utterances})  # each speaker validates once
+    assert [tuple(sorted({speaker_key(utterances[i]) for i in f.val})) for f in make_folds(utterances, config)] == val
+    other = [tuple(sorted({speaker_key(utterances[i]) for i in f.val}))
+             for f in make_folds(utterances, resolve_config({"protocol": "loso", "seed": 1}))]
+    assert other != val  # the seed orders the speakers
+    # speaker k-fold on RAVDESS-like 24 speakers: validation speakers differ between folds too
+    ravdess = _utterances(n_speakers=24, corpora=("ravdess",))
+    kfold = make_folds(ravdess, resolve_config({"protocol": "speaker-kfold", "folds": 6}))
+    val_sets = {tuple(sorted({speaker_key(ravdess[i]) for i in f.val})) for f in kfold}
+    assert len(val_sets) == 6 and all(len(v) == 3 for v in val_sets)  # 15 % of 20 training speakers
