@@ -1,0 +1,1 @@
+"""The SER model zoo."""
