@@ -77,7 +77,7 @@ DEFAULTS = {
     "deltas": False,  # append each frame's first difference over time before pooling (not in the seed)
     "temporal": "none",  # a temporal block over the frames before pooling: none (the seed's), conv, gru
     "frame_stride": None,  # FIN training only: every k-th frame per step; None: 4 when a FIN trains, else 1
-    "jit_compile": True,  # XLA-compile training and prediction (same numbers within float round-off)
+    "jit_compile": None,  # XLA-compile training (same numbers within round-off); None: on unless the head is "seed"
     "final_model": False,
     "max_files": None,
     "cache_dir": None,  # None: $FIN_CACHE_DIR/ser or ~/.cache/fin-toolkit/ser
@@ -158,7 +158,10 @@ def resolve_config(config, defaults=DEFAULTS):
     if config["workers"] is not None and (not isinstance(config["workers"], int) or config["workers"] < 1):
         raise SERError(f"workers must be an integer >= 1, got {config['workers']!r}")
     config["speaker_norm"] = bool(config["speaker_norm"])
-    config["deltas"], config["jit_compile"] = bool(config["deltas"]), bool(config["jit_compile"])
+    config["deltas"] = bool(config["deltas"])
+    if config["jit_compile"] is None:  # XLA's CPU convolutions are slower than oneDNN's: the seed's CNN head runs
+        config["jit_compile"] = config["head"] != "seed"  # 0.8x vs 1.1x librosa's time (experiments.benchmark ser-train)
+    config["jit_compile"] = bool(config["jit_compile"])
     if config["speaker_norm"] and (config["pooling"] == "attention" or config["temporal"] != "none"):
         raise SERError("speaker_norm normalises fixed pooled vectors; attention pooling and temporal blocks are "
                        "learned: use --pooling mean, stats or functionals with --temporal none")
@@ -646,7 +649,8 @@ def add_common_arguments(parser):
     parser.add_argument("--temporal", choices=list(TEMPORALS),
                         help="a temporal block over the frames before pooling: none (default, the seed's), conv, gru")
     parser.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=None,
-                        help="XLA-compile training and prediction (default on; same numbers within round-off)")
+                        help="XLA-compile training (same numbers within round-off; default: on, except with the seed's "
+                             "CNN head, whose convolutions XLA runs slower on a CPU)")
     parser.add_argument("--mask-padding", action=argparse.BooleanOptionalAction, default=None,
                         help="pool over the frames with audio only, not the zero padding of short clips (default: on; "
                              "--no-mask-padding is the seed's mean over all frames)")
