@@ -165,6 +165,13 @@ def bench_fin(n_files=12, batch_size=1024, repeat=3):
     t, _ = _timed(runner(together), repeat)
     result["together_fps"] = n / t
     result["together_ratio_to_librosa"] = (n / t) / (n / t_librosa)
+    xla = tf.function(lambda b: together(b, training=False), jit_compile=True, reduce_retracing=True)
+    t, _ = _timed(lambda: [xla(tf.constant(b)) for b in batches], repeat)
+    result["together_xla_fps"] = n / t
+    result["together_xla_ratio_to_librosa"] = (n / t) / (n / t_librosa)
+    t, _ = _timed(lambda: together.predict(frames, batch_size=batch_size, verbose=0), repeat)
+    result["together_predict_fps"] = n / t
+    result["together_predict_ratio_to_librosa"] = (n / t) / (n / t_librosa)
     return result
 
 
@@ -174,6 +181,11 @@ def format_fin(r):
     for f, p in r["presets"].items():
         lines.append(f"  {f + ' (' + p['arch'] + ')':<22}{p['fps']:>12,.0f} frames/s   {p['ratio_to_librosa']:.2f}x")
     lines.append(f"  {'five presets together':<22}{r['together_fps']:>12,.0f} frames/s   {r['together_ratio_to_librosa']:.2f}x")
+    if "together_xla_fps" in r:
+        lines.append(f"  {'  ... XLA tf.function':<22}{r['together_xla_fps']:>12,.0f} frames/s   "
+                     f"{r['together_xla_ratio_to_librosa']:.2f}x")
+        lines.append(f"  {'  ... model.predict':<22}{r['together_predict_fps']:>12,.0f} frames/s   "
+                     f"{r['together_predict_ratio_to_librosa']:.2f}x")
     return "\n".join(lines)
 
 

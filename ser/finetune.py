@@ -3,23 +3,39 @@
 ::
 
     python -m ser.finetune --freeze none|all|FEATURE[,FEATURE] [--init pretrained|random]
-        [--corpus NAME=PATH ...] [--protocol loso|speaker-kfold|split] [--folds K] [--epochs N]
-        [--batch-size B] [--lr LR] [--out DIR] [--config FILE.yaml] [--strategy default|mirrored|multiworker]
-        [--leaky-file-split] [--max-files N] [--seed S]
+        [--fins closed-form|learned|DIR] [--frame-stride K] [--corpus NAME=PATH ...]
+        [--protocol loso|speaker-kfold|split] [--folds K] [--epochs N] [--batch-size B] [--lr LR] [--out DIR]
+        [--config FILE.yaml] [--strategy default|mirrored|multiworker] [--leaky-file-split] [--max-files N] [--seed S]
+        [--pooling mean|stats|attention|functionals] [--compress none|log] [--deltas] [--temporal none|conv|gru]
+        [--speaker-norm] [--head seed|mlp] [--final-model]
 
 The seed's three variants are ``--freeze none`` (fine-tuned FINs), ``--freeze all`` (frozen FINs) and
 ``--freeze none --init random`` (the same architecture learned from scratch); ``--freeze mel,mfcc`` freezes some.
+``--fins`` says which FINs: the closed-form presets (default: librosa's operators as trainable layers), the learned
+presets (randomly initialised, trained to imitate librosa) or a folder of one's own (``<feature>.keras`` or
+``fin.train`` run folders ``<feature>/``); ``--init random`` rebuilds their architectures with random weights.
 Defaults: Adam lr 5e-4, batch 64, 70 epochs at most, ``ReduceLROnPlateau(loss, 0.4, 2, min_lr 1e-7)`` as the FINs,
-early stopping on the validation speakers of each fold, class weights, the seed's clips (2.5 s from 0.6 s, 108
-frames) and augmented copies in the training part only, leave-one-speaker-out, the demo corpus.
+early stopping on validation speakers of each fold (different ones per fold), class weights, the seed's clips
+(2.5 s from 0.6 s, 108 frames) and augmented copies in the training part only, leave-one-speaker-out, the demo
+corpus.
 
 Beyond the seed (measured in the README): ``--pooling stats --compress log --speaker-norm --head mlp`` pools mean
 and standard deviation of the log-compressed features, normalises each clip's pooled vector with its speaker's
-statistics and uses a small MLP head; ``--speaker-norm`` needs ``--freeze all``.
+statistics and uses a small MLP head; ``--speaker-norm`` needs ``--freeze all``. ``--deltas`` appends frame-to-frame
+differences, ``--pooling functionals`` adds minimum and maximum, ``--temporal conv|gru`` runs a temporal block over
+the frames before pooling. ``experiments/configs/ser_best.yaml`` holds the best recipe
+(``--config experiments/configs/ser_best.yaml``).
 
-With ``--freeze all`` the FIN outputs are computed once per clip and only the pooling and head are trained: an
-exact shortcut (see :mod:`ser.inputs`). Otherwise every step runs through the FINs; on a CPU that is slow (the
-chroma FIN alone costs most), so use a GPU or ``--max-files`` / ``--duration`` to try it.
+How it runs (:mod:`ser.inputs`):
+
+- ``--freeze all``: the FIN outputs are computed once per clip and cached, and only the pooling and head are
+  trained: an exact shortcut.
+- otherwise (fine-tuning): the clips are held in memory and framed inside the graph, training is XLA-compiled
+  (except with the seed's CNN head, whose convolutions XLA runs slower on a CPU), and while FINs train each step
+  runs them on every 4th frame of each clip from a random phase (``--frame-stride``, default 4 with order-free
+  pooling: frames that tile the clip without overlap; ``--frame-stride 1`` is the seed's every frame). Validation,
+  test and the saved model use every frame. ``python -m experiments.benchmark ser-train`` measures the cost per
+  clip against librosa's.
 
 Outputs: see :mod:`ser.training` (``metrics.json``, per-fold folders, plots, ``config.yaml``, ``ser_model.json``).
 """

@@ -291,3 +291,24 @@ def test_predict_uses_one_model_unless_asked(baseline_run, demo, capsys):
             ser_predict.main([good, "--model", str(baseline_run), "--models", choice])
         err = capsys.readouterr().err
         assert exc.value.code == 2 and message in err and "ensemble" in err
+
+
+def test_the_best_recipe_config_runs_and_its_final_model_predicts(demo, tmp_path, capsys):
+    from pathlib import Path
+
+    best = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "ser_best.yaml"
+    options = yaml.safe_load(best.read_text())
+    out = tmp_path / "best"
+    assert ser_finetune.main(["--config", str(best), *_args(demo, out, "--final-model")]) == 0
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert {k: config[k] for k in options} == options  # every option of the file is what the run used
+    assert (out / "final" / "model.keras").is_file()
+    good = sorted(demo["root"].glob("Actor_01/*.wav"))[:2]
+    capsys.readouterr()
+    assert ser_predict.main([*map(str, good), "--model", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert len(result["files"]) == 2 and all(r["emotion"] in config_labels(out) for r in result["files"])
+
+
+def config_labels(out):
+    return json.loads((out / "ser_model.json").read_text())["labels"]
