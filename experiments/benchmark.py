@@ -262,9 +262,10 @@ def bench_ser_train(n_files=12, seconds=20.0, batch_size=64):
 
     librosa: the seed's five calls on each 2.5 s clip (:func:`ser.features.reference_clip_features`). Fine-tuning
     (``--freeze none``, closed-form FINs, every FIN weight trainable): ``train_on_batch`` on batches of
-    ``batch_size`` clips, timed for ``seconds`` after the first (compiling) step, in three ways: the plain path
+    ``batch_size`` clips, timed for ``seconds`` after the first (compiling) step, in four ways: the plain path
     (framed clips in, no XLA, every frame: what ``ser.finetune`` did before), the exact fast path (clips in, framed
-    in the graph, XLA) and the default fast path (plus ``frame_stride`` 4). Each for the seed's recipe (mean
+    in the graph, XLA) and the fast path with ``frame_stride`` 4 without and with XLA (``ser.finetune``'s default: XLA
+    except with the seed's CNN head). Each for the seed's recipe (mean
     pooling, the seed's head) and ours (statistics pooling of log energies, MLP head).
     """
     import keras
@@ -293,7 +294,7 @@ def bench_ser_train(n_files=12, seconds=20.0, batch_size=64):
     paths = {"plain (frames, no XLA)": dict(clips=False, jit=False, stride=1),
              "fast, exact (clips, XLA)": dict(clips=True, jit=True, stride=1),
              "fast, frame stride 4, no XLA": dict(clips=True, jit=False, stride=4),
-             "fast, frame stride 4 (default)": dict(clips=True, jit=True, stride=4)}
+             "fast, frame stride 4, XLA": dict(clips=True, jit=True, stride=4)}
     for recipe, options in recipes.items():
         for path, p in paths.items():
             keras.backend.clear_session()
