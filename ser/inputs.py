@@ -106,6 +106,12 @@ class Inputs:
     def build(self, n_classes, seed):
         raise NotImplementedError
 
+    def optimizer(self, model, lr):
+        """The optimizer of a fold: Adam at ``lr``."""
+        import keras
+
+        return keras.optimizers.Adam(lr)
+
     def example(self, rows):
         """The model input of ``rows`` as one array."""
         return self.features[rows]
@@ -170,6 +176,14 @@ class FrameInputs(Inputs):
         if stride > 1:
             frames = FrameSubsample(stride, seed=seed, name="frame_subsample")(frames)
         return model, keras.Model(clips, model(frames), name="ser_on_clips")
+
+    def optimizer(self, model, lr):
+        """Adam at ``lr`` for the head, ``fin_lr_scale * lr`` for the FINs (:class:`ser.optim.ScaledAdam`)."""
+        from ser.model import get_fins
+        from ser.optim import ScaledAdam
+
+        paths = [v.path for fin in get_fins(model).values() for v in fin.trainable_weights]
+        return ScaledAdam(scale=self.config.get("fin_lr_scale", 1.0), scaled_paths=paths, learning_rate=lr)
 
     def example(self, rows):
         return self.clips[rows]

@@ -390,7 +390,7 @@ class FoldTrainer:
         weights = class_weights(y_train, len(self.data.labels))[y_train] if config["class_weights"] else None
         with self.strategy.scope():
             model, fit_model = inputs.build(len(self.data.labels), config["seed"])
-            fit_model.compile(optimizer=keras.optimizers.Adam(config["lr"]), loss="sparse_categorical_crossentropy",
+            fit_model.compile(optimizer=inputs.optimizer(model, config["lr"]), loss="sparse_categorical_crossentropy",
                               metrics=["accuracy"], jit_compile=config.get("jit_compile", False))
         train_data = inputs.data(train_rows, y_train, weights, shuffle=True, seed=config["seed"])
         if self.n_workers > 1:  # MultiWorkerMirroredStrategy: build before fit (see fin.distribute)

@@ -154,3 +154,26 @@ def test_bad_frame_stride_and_fins_options_are_refused():
         resolve({"fins": "lerned"})
     assert resolve({})["frame_stride"] == 4 and resolve({"freeze": "all"})["frame_stride"] == 1
 
+
+
+def test_fins_fine_tune_at_their_scaled_learning_rate(clips):
+    from ser.inputs import FrameInputs
+
+    keras.utils.set_random_seed(0)
+    model = build_ser_model(3, freeze="none", n_frames=None, pooling="stats", head="mlp", compress="log", seed=0)
+    inputs = FrameInputs({"fin_lr_scale": 0.01}, cache=None)
+    fit_model = _on_clips(model)
+    fit_model.compile(optimizer=inputs.optimizer(model, 1e-3), loss="sparse_categorical_crossentropy")
+    fins = get_fins(model)
+    fin_paths = {v.path for fin in fins.values() for v in fin.trainable_weights}
+    before = {v.path: v.numpy().copy() for v in model.trainable_weights}
+    fit_model.train_on_batch(clips, np.array([0, 1, 2]))
+    # Adam's first step is lr * sign(gradient) (up to epsilon): 1e-5 for the FINs, 1e-3 for the head; a weight of
+    # large magnitude moves by that step rounded to its float32 spacing
+    step = {v.path: np.max(np.abs(v.numpy() - before[v.path]) - 2 * np.spacing(np.abs(before[v.path])))
+            for v in model.trainable_weights}
+    fin_steps = np.array([step[p] for p in fin_paths])
+    # (the chroma banks are gathered per frame by tuning: a sparse gradient with repeated rows, which Adam's
+    # sparse update can turn into a step somewhat above lr)
+    assert fin_steps.max() <= 2e-5 and 5e-6 < np.median(fin_steps) <= 1.01e-5
+    assert max(step[p] for p in step if p not in fin_paths) > 5e-4
