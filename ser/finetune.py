@@ -50,7 +50,7 @@ from ser.training import DEFAULTS, add_common_arguments, resolve_config, run_cli
 
 #: Options of ser.finetune: the shared ones plus the FIN choices.
 FINETUNE_DEFAULTS = {**DEFAULTS, "freeze": "none", "init": "pretrained", "fins": "closed-form",
-                     "fin_lr_scale": None,  # None: 0.01 for pretrained FINs, 1 for randomly initialised ones
+                     "fin_lr_scale": None,  # None: 0.001 for pretrained FINs, 1 for randomly initialised ones
                      "fin_source": None}  # fin_source: set by resolve()
 
 #: Frame stride used when ``frame_stride`` is not given and some FIN trains (see :class:`ser.inputs.FrameInputs`).
@@ -74,7 +74,7 @@ def resolve(config):
                        "with FINs being trained each speaker's statistics change every step")
     trains_fins = config["freeze"] != "all"
     if config["fin_lr_scale"] is None:  # pretrained FINs are fine-tuned; random ones learn at the head's rate
-        config["fin_lr_scale"] = 0.01 if config["init"] == "pretrained" else 1.0
+        config["fin_lr_scale"] = 0.001 if config["init"] == "pretrained" else 1.0
     scale = config["fin_lr_scale"]
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale <= 100:
         raise SERError(f"fin_lr_scale must be a number in (0, 100], got {scale!r}")
@@ -116,7 +116,7 @@ def build_parser():
                              "the learned presets (randomly initialised, trained to imitate librosa), or a folder of "
                              "FINs (<feature>.keras or fin.train run folders <feature>/)")
     parser.add_argument("--fin-lr-scale", type=float,
-                        help="the FINs' learning rate as a multiple of the head's (default 0.01 for pretrained FINs: "
+                        help="the FINs' learning rate as a multiple of the head's (default 0.001 for pretrained FINs: "
                              "Adam's steps of the head's size rewrite the closed-form FINs' small weights; 1 for "
                              "--init random and the seed's fine-tuning)")
     parser.add_argument("--frame-stride", type=int,

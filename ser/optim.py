@@ -4,7 +4,7 @@ Adam's step is about ``lr`` whatever the gradient's scale, so one learning rate 
 FIN weight by about ``lr`` per step. The closed-form FINs' weights are small numbers with exact meanings (mel
 filterbank entries of 1e-3 to 3e-2, DFT factors of about 0.2): at the head's 5e-4 a few hundred steps rewrite them
 (measured: EMO-DB leave-one-speaker-out folds fell from 62 % to 24 % and 44 % UA against the same recipe with frozen
-FINs). :class:`ScaledAdam` multiplies the learning rate of the variables it is told about (the FINs') by a factor, so
+FINs; at 0.01 x 5e-4 the mel FIN's log-power still decorrelated to 0.33 within one fold, see the README). :class:`ScaledAdam` multiplies the learning rate of the variables it is told about (the FINs') by a factor, so
 the FINs are fine-tuned, every weight trainable, with steps of ``factor * lr``.
 """
 
