@@ -15,6 +15,8 @@ import keras
 class ScaledAdam(keras.optimizers.Adam):
     """``keras.optimizers.Adam`` whose step for the variables in ``scaled_paths`` uses ``scale * learning_rate``.
 
+    Non-finite gradient elements are set to 0 before the step (see :meth:`update_step`).
+
     Parameters
     ----------
     scale : float
@@ -32,6 +34,9 @@ class ScaledAdam(keras.optimizers.Adam):
     >>> _ = opt.apply_gradients([(np.ones(1), fast), (np.ones(1), slow)])
     >>> round(float(fast.numpy()[0]), 4), round(float(slow.numpy()[0]), 4)
     (-0.1, -0.001)
+    >>> _ = opt.apply_gradients([(np.array([np.nan]), fast), (np.array([np.inf]), slow)])   # dropped, not applied
+    >>> bool(np.isfinite(fast.numpy()[0]) and np.isfinite(slow.numpy()[0]))
+    True
     """
 
     def __init__(self, scale=1.0, scaled_paths=(), **kwargs):
@@ -49,6 +54,11 @@ class ScaledAdam(keras.optimizers.Adam):
     def update_step(self, gradient, variable, learning_rate):
         if self._var_key(variable) in self._scaled_keys:
             learning_rate = keras.ops.cast(learning_rate, variable.dtype) * self.scale
+        # A gradient element that is not finite (inf or NaN) is dropped: the closed-form chroma FIN divides by each
+        # frame's chroma maximum, and on near-silent frames (rms about 1e-16) its backward pass overflows float32
+        # (1 / norm**2); one such element would turn the weight, and then the whole model, into NaN.
+        gradient = keras.ops.convert_to_tensor(gradient)
+        gradient = keras.ops.where(keras.ops.isfinite(gradient), gradient, keras.ops.zeros_like(gradient))
         return super().update_step(gradient, variable, learning_rate)
 
     def get_config(self):
