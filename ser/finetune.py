@@ -30,8 +30,9 @@ How it runs (:mod:`ser.inputs`):
 
 - ``--freeze all``: the FIN outputs are computed once per clip and cached, and only the pooling and head are
   trained: an exact shortcut.
-- otherwise (fine-tuning): the clips are held in memory and framed inside the graph, training is XLA-compiled
-  (except with the seed's CNN head, whose convolutions XLA runs slower on a CPU), and while FINs train each step
+- otherwise (fine-tuning): the clips are held in memory and framed inside the graph (``--jit-compile`` adds XLA:
+  about 2x faster steps with the MLP head, but NaN losses on some EMO-DB batches; off by default), while FINs train
+  at ``--fin-lr-scale`` times the head's learning rate, and each step
   runs them on every 4th frame of each clip from a random phase (``--frame-stride``, default 4 with order-free
   pooling: frames that tile the clip without overlap; ``--frame-stride 1`` is the seed's every frame). Validation,
   test and the saved model use every frame. ``python -m experiments.benchmark ser-train`` measures the cost per
