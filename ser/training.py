@@ -364,6 +364,7 @@ class FoldTrainer:
         from fin.distribute import prebuild
         from fin.runs import fit_callbacks, save_model
         from ser import plots
+        from ser.optimizers import make_optimizer
 
         config, cache, inputs, y_all = self.config, self.data.cache, self.inputs, self.data.y
         keras.backend.clear_session()
@@ -374,13 +375,13 @@ class FoldTrainer:
         weights = class_weights(y_train, len(self.data.labels))[y_train] if config["class_weights"] else None
         with self.strategy.scope():
             model, fit_model = inputs.build(len(self.data.labels), config["seed"])
-            fit_model.compile(optimizer=keras.optimizers.Adam(config["lr"]), loss="sparse_categorical_crossentropy",
-                              metrics=["accuracy"])
+            optimizer, optimizer_callbacks = make_optimizer(config)  # Adam(lr) unless config names another
+            fit_model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         train_data = inputs.data(train_rows, y_train, weights, shuffle=True, seed=config["seed"])
         if self.n_workers > 1:  # MultiWorkerMirroredStrategy: build before fit (see fin.distribute)
             prebuild(fit_model, self.strategy, (inputs.example(train_rows[:2]), y_train[:2]))
         has_val = len(val_rows) > 0
-        callbacks = fit_callbacks(config, fold_dir / "history.csv", "val_loss", early_stopping=has_val)
+        callbacks = fit_callbacks(config, fold_dir / "history.csv", "val_loss", early_stopping=has_val) + optimizer_callbacks
         fit_kwargs = dict(epochs=config["epochs"], callbacks=callbacks, verbose=self.verbose)
         if has_val:
             val = inputs.data(val_rows, y_val)
