@@ -119,6 +119,9 @@ class Inputs:
     def prepare(self, strategy):
         """Compute whatever is shared by every fold (called once, before the first fold)."""
 
+    def start_fold(self, train_rows):
+        """Before a fold's model is built: fit whatever is fold-local (a scaler) on its training rows only."""
+
     def finalize(self, model, train_rows):
         """After a fold's training: set the saved model's ``speaker_norm`` layer to the training speakers' statistics."""
         if not self.config.get("speaker_norm"):

@@ -373,6 +373,7 @@ class FoldTrainer:
         val_rows, test_rows = cache.rows(plan.val), cache.rows(plan.test)
         y_train, y_val = y_all[cache.source[train_rows]], y_all[cache.source[val_rows]]
         weights = class_weights(y_train, len(self.data.labels))[y_train] if config["class_weights"] else None
+        inputs.start_fold(train_rows)
         with self.strategy.scope():
             model, fit_model = inputs.build(len(self.data.labels), config["seed"])
             optimizer, optimizer_callbacks = make_optimizer(config)  # Adam(lr) unless config names another
