@@ -31,6 +31,8 @@ TRAIN_DEFAULTS = {**DEFAULTS, "model": None, "frontend": "librosa", "feature_set
                   "lr_decay": None, "weight_decay": None}
 #: The options only ser.train has (dropped when ``fin`` / ``baseline`` hand over to their own command).
 ZOO_OPTIONS = ("model", "frontend", "feature_set", "optimizer", "lr_decay", "weight_decay")
+#: ser.finetune's own options, taken by ``--model fin`` only.
+FIN_OPTIONS = ("freeze", "init")
 FRONTENDS = ("librosa", "fin")
 
 
@@ -44,7 +46,11 @@ def resolve(config):
         raise SERError("--model is required")
     model = get_model(config["model"])
     if model.inputs in ("finetune", "baseline"):
-        return _delegate(model, config)[0](config)
+        return _delegate(model, config)
+    config = dict(config)
+    given = [k for k in FIN_OPTIONS if config.pop(k, None) is not None]
+    if given:
+        raise SERError(f"{', '.join('--' + k for k in given)} only apply to --model fin, not {model.name}")
     frontend = config.get("frontend") or "librosa"
     if frontend not in FRONTENDS:
         raise SERError(f"unknown frontend {frontend!r}; expected one of {', '.join(FRONTENDS)}")
@@ -73,20 +79,18 @@ def resolve(config):
 
 
 def _delegate(model, config):
-    """``(resolve, job)`` of ser.finetune or ser.baseline, for the ``fin`` and ``baseline`` rows."""
+    """The configuration of ser.finetune (``fin``) or ser.baseline (``baseline``), resolved by that command."""
     from ser import baseline, finetune
 
     module = finetune if model.inputs == "finetune" else baseline
-
-    def resolve_there(config):
-        extra = {k: config.get(k) for k in ZOO_OPTIONS if config.get(k) not in (None, "librosa")}
-        extra.pop("model", None)
-        if extra:
-            raise SERError(f"--model {model.name} runs python -m ser.{module.__name__.split('.')[-1]}; "
-                           f"{', '.join('--' + k.replace('_', '-') for k in extra)} do not apply to it")
-        return module.resolve({k: v for k, v in config.items() if k not in ZOO_OPTIONS})
-
-    return resolve_there, getattr(module, model.inputs)
+    allowed = FIN_OPTIONS if module is finetune else ()
+    extra = [k for k in (*ZOO_OPTIONS, *FIN_OPTIONS) if k != "model" and k not in allowed
+             and config.get(k) not in (None, "librosa")]
+    if extra:
+        raise SERError(f"--model {model.name} runs python -m {module.__name__}; "
+                       f"{', '.join('--' + k.replace('_', '-') for k in extra)} do not apply to it")
+    return module.resolve({k: v for k, v in config.items() if k not in ZOO_OPTIONS and (k in allowed or
+                                                                                      k not in FIN_OPTIONS)})
 
 
 def train(config, **kwargs):
@@ -124,6 +128,8 @@ def build_parser():
                              "FINs inside the model and fine-tuned with it (crema_cnn1d, crema_cnn2d)")
     parser.add_argument("--feature-set", choices=list(OPENSMILE_SETS), help="opensmile_svm's functionals")
     parser.add_argument("--optimizer", choices=list(OPTIMIZERS), help="default: the model's seed's")
+    parser.add_argument("--freeze", help="--model fin only: ser.finetune's --freeze (none, all or FEATURE[,FEATURE])")
+    parser.add_argument("--init", help="--model fin only: ser.finetune's --init (pretrained or random)")
     add_common_arguments(parser)
     actions = parser._option_string_actions  # the shared help names the FIN model's defaults; here the seed's rule
     actions["--lr"].help = "learning rate of the model's optimizer (default: its seed's)"
@@ -134,7 +140,7 @@ def build_parser():
 
 def main(argv=None):
     """Command line; returns the exit status (0; 1 on a failed run), bad options exit with status 2."""
-    return run_cli(build_parser(), TRAIN_DEFAULTS, resolve, train, argv)
+    return run_cli(build_parser(), {**TRAIN_DEFAULTS, **dict.fromkeys(FIN_OPTIONS)}, resolve, train, argv)
 
 
 if __name__ == "__main__":

@@ -254,8 +254,9 @@ def cached_features(cache, name, feature_set=None, progress=False, block=64):
     if features is not None and features.shape == shape:
         return features
     if name == "opensmile":
-        smile = make_smile(feature_set)
-        function = lambda y, sr: opensmile_functionals(y, sr, feature_set, smile)  # noqa: E731
+        features = _opensmile_in_subprocess(cache.path, feature_set)
+        write_array_cache(path, features, {"features": key})
+        return features
     features = np.empty(shape, dtype=np.float32)
     bar = tqdm(total=len(cache), unit="clip", desc=f"{key} features", disable=not progress)
     for start in range(0, len(cache), block):
@@ -273,3 +274,32 @@ def cached_features(cache, name, feature_set=None, progress=False, block=64):
     bar.close()
     write_array_cache(path, features, {"features": key})
     return features
+
+
+def _opensmile_rows(cache_path, feature_set, block=64):
+    """Every row's openSMILE functionals, reading the clip cache at ``cache_path`` (runs in a worker process)."""
+    from ser.data import ClipCache
+
+    smile = make_smile(feature_set)
+    with ClipCache(cache_path) as cache:
+        features = np.empty((len(cache), OPENSMILE_SETS[feature_set][1]), dtype=np.float32)
+        for start in range(0, len(cache), block):
+            rows = np.arange(start, min(start + block, len(cache)))
+            clips = cache.clips(rows)
+            for i, row in enumerate(rows):
+                y = clips[i, : max(int(cache.lengths[row]), N_FFT)]
+                features[row] = opensmile_functionals(y, cache.settings.sr, feature_set, smile)
+    return features
+
+
+def _opensmile_in_subprocess(cache_path, feature_set):
+    """:func:`_opensmile_rows` in a fresh (spawned) process that never imports TensorFlow.
+
+    openSMILE's native library and TensorFlow corrupt each other's heap in one process ("malloc(): corrupted top
+    size" once TensorFlow is imported before openSMILE first runs), and a SER run has usually imported TensorFlow.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_opensmile_rows, str(cache_path), feature_set).result()
