@@ -79,6 +79,8 @@ def ps_ac1d_fif_features(y, sr=SR):
     >>> f.shape, bool(190 < f[8] < 210)     # the pitch mean of a 200 Hz tone
     ((417,), True)
     """
+    import warnings
+
     import librosa
 
     y = np.asarray(y, dtype=np.float32)
@@ -94,11 +96,14 @@ def ps_ac1d_fif_features(y, sr=SR):
                S.mean(), S.max(), S.std(), centroid.mean(), centroid.std(), centroid.max(), *pitch_stats, tuning,
                rms.mean(), rms.max(), rms.std()]
     mfcc = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=50)
+    with warnings.catch_warnings():  # chroma_cens' CQT warns that its lowest octaves exceed a short clip
+        warnings.simplefilter("ignore", UserWarning)
+        cens = librosa.feature.chroma_cens(y=y, sr=sr).mean(axis=1)
     flat = mfcc.ravel()
     resampled = np.interp(np.linspace(0, flat.size - 1, PS_AC1D_FIF_PARTS["mfcc_resampled"]), np.arange(flat.size), flat)
     parts = [scalars, [librosa.feature.spectral_rolloff(S=S, sr=sr).mean()],
              [librosa.feature.spectral_bandwidth(S=S, sr=sr).mean()],
-             librosa.feature.chroma_cens(y=y, sr=sr).mean(axis=1), mfcc.mean(axis=1), mfcc.std(axis=1),
+             cens, mfcc.mean(axis=1), mfcc.std(axis=1),
              mfcc.max(axis=1), librosa.feature.chroma_stft(S=S, sr=sr).mean(axis=1),
              librosa.feature.melspectrogram(S=S**2, sr=sr).mean(axis=1),
              librosa.feature.spectral_contrast(S=S, sr=sr).mean(axis=1), resampled]

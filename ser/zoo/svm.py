@@ -10,12 +10,13 @@ protocol, as ``ser.finetune --speaker-norm``). Then per fold:
 2. a ``StandardScaler`` is fit on the training rows only;
 3. ``C`` is chosen from :data:`C_GRID` by a speaker-grouped inner cross-validation (``GroupKFold``, at most 5
    groups of training speakers, scored by unweighted accuracy), so no test speaker takes part in the choice;
-4. ``LinearSVC(C, class_weight="balanced")`` is fit on every training row and scores the test rows.
+4. ``SVC(kernel="linear", C, class_weight="balanced")`` is fit on every training row and scores the test rows
+   (the inner cross-validation runs the same SVM on a precomputed Gram matrix, shared by every C and inner fold).
 
 The fold's outputs are those of :class:`ser.training.RunWriter` (``metrics.json``, plots, ``predictions.csv``,
 ``config.yaml``); the "probabilities" in ``predictions.csv`` are a softmax of the SVM's decision values (not
 calibrated), and the learning-curve plot shows, per C of the grid (x axis), the inner-CV UA (dashed) and the
-training accuracy. Each fold's fitted pipeline is saved as ``model.joblib``; ``ser.predict`` does not load it.
+inner fits' training accuracy. Each fold's fitted pipeline is saved as ``model.joblib``; ``ser.predict`` does not load it.
 """
 
 import json
@@ -30,14 +31,16 @@ C_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 1.0)
 INNER_FOLDS = 5
 
 
-def _svm(c, seed):
-    from sklearn.svm import LinearSVC
+def _svm(c, kernel="precomputed"):
+    from sklearn.svm import SVC
 
-    return LinearSVC(C=c, class_weight="balanced", max_iter=5000, random_state=seed)
+    return SVC(C=c, kernel=kernel, class_weight="balanced", decision_function_shape="ovr")
 
 
-def choose_c(x, y, groups, seed=0, grid=C_GRID):
+def choose_c(x, y, groups, grid=C_GRID):
     """The ``C`` of ``grid`` with the best speaker-grouped inner-CV unweighted accuracy on ``(x, y)``.
+
+    A linear SVM on a precomputed Gram matrix ``x @ x.T``, computed once and shared by every ``C`` and inner fold.
 
     Parameters
     ----------
@@ -52,27 +55,28 @@ def choose_c(x, y, groups, seed=0, grid=C_GRID):
     c : float
     scores : list of float
         Inner-CV UA per value of ``grid``.
+    train_scores : list of float
+        Mean accuracy of the inner fits on their own training rows, per value of ``grid``.
     """
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import balanced_accuracy_score
     from sklearn.model_selection import GroupKFold
 
     n_groups = len(np.unique(groups))
     if n_groups < 2:
-        return float(grid[len(grid) // 2]), [float("nan")] * len(grid)
+        nan = [float("nan")] * len(grid)
+        return float(grid[len(grid) // 2]), nan, nan
+    gram = x.astype(np.float64) @ x.T.astype(np.float64)
     folds = list(GroupKFold(n_splits=min(INNER_FOLDS, n_groups)).split(x, y, groups))
-    scores = []
+    scores, train_scores = [], []
     for c in grid:
-        fold_scores = []
+        fold_scores, fold_train = [], []
         for train, val in folds:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                model = _svm(c, seed).fit(x[train], y[train])
-            fold_scores.append(balanced_accuracy_score(y[val], model.predict(x[val])))
+            model = _svm(c).fit(gram[np.ix_(train, train)], y[train])
+            fold_scores.append(balanced_accuracy_score(y[val], model.predict(gram[np.ix_(val, train)])))
+            fold_train.append(float(np.mean(model.predict(gram[np.ix_(train, train)]) == y[train])))
         scores.append(float(np.mean(fold_scores)))
-    return float(grid[int(np.argmax(scores))]), scores
+        train_scores.append(float(np.mean(fold_train)))
+    return float(grid[int(np.argmax(scores))]), scores, train_scores
 
 
 def speaker_normalised(features, cache):
@@ -101,7 +105,7 @@ class SVMFold:
 
         from ser.training import FoldOutcome
 
-        cache, y_all, seed = self.data.cache, self.data.y, self.config["seed"]
+        cache, y_all = self.data.cache, self.data.y
         train_rows = cache.rows(np.concatenate([plan.train, plan.val]).astype(int), self.copies)
         test_rows = cache.rows(plan.test)
         y_train = y_all[cache.source[train_rows]]
@@ -109,12 +113,8 @@ class SVMFold:
         scaler = StandardScaler().fit(self.x[train_rows])
         self.scaler_rows.append(train_rows)
         x_train = scaler.transform(self.x[train_rows])
-        c, scores = choose_c(x_train, y_train, self.speakers[train_rows], seed)
-        pipeline = make_pipeline(scaler, _svm(c, seed).fit(x_train, y_train))
-        train_acc = []
-        for value in C_GRID:  # the training fit of every C, for the learning-curve plot
-            model = pipeline[-1] if value == c else _svm(value, seed).fit(x_train, y_train)
-            train_acc.append(float(np.mean(model.predict(x_train) == y_train)))
+        c, scores, train_acc = choose_c(x_train, y_train, self.speakers[train_rows])
+        pipeline = make_pipeline(scaler, _svm(c, kernel="linear").fit(x_train, y_train))
         seconds = time.time() - t0
         joblib.dump(pipeline, fold_dir / "model.joblib")
         history = {"loss": [1.0 - s for s in scores], "accuracy": train_acc, "val_accuracy": scores,
@@ -176,7 +176,7 @@ def run_svm(config, verbose=None, progress=None, log=None):
         writer.add(trainer.fit(plan, fold_dir), fold_dir)
     info = {"model": "opensmile_svm", "feature_set": config["feature_set"], "n_features": int(features.shape[1]),
             "c_grid": list(C_GRID),
-            "fold_models": "folds/<name>/model.joblib (sklearn StandardScaler + LinearSVC; not for ser.predict)"}
+            "fold_models": "folds/<name>/model.joblib (sklearn StandardScaler + linear SVC; not for ser.predict)"}
     result = writer.finish("opensmile_functionals", 1, time.time() - t_start, info)
     data.cache.close()
     return result
