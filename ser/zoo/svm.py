@@ -27,7 +27,7 @@ import numpy as np
 
 
 #: The C values the inner cross-validation chooses from.
-C_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 1.0)
+C_GRID = (1e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 1e-1, 1.0, 10.0)
 #: At most this many speaker groups in the inner cross-validation.
 INNER_FOLDS = 5
 
