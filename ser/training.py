@@ -382,7 +382,8 @@ class FoldTrainer:
         if self.n_workers > 1:  # MultiWorkerMirroredStrategy: build before fit (see fin.distribute)
             prebuild(fit_model, self.strategy, (inputs.example(train_rows[:2]), y_train[:2]))
         has_val = len(val_rows) > 0
-        callbacks = fit_callbacks(config, fold_dir / "history.csv", "val_loss", early_stopping=has_val) + optimizer_callbacks
+        callbacks = fit_callbacks(config, fold_dir / "history.csv", "val_loss", early_stopping=has_val)
+        callbacks += optimizer_callbacks
         fit_kwargs = dict(epochs=config["epochs"], callbacks=callbacks, verbose=self.verbose)
         if has_val:
             val = inputs.data(val_rows, y_val)

@@ -14,7 +14,7 @@ Examples
 >>> get_model("nope")
 Traceback (most recent call last):
 ...
-ser.errors.SERError: unknown zoo model 'nope'; expected one of ps_ac1d_fif, crema_cnn1d, crema_cnn2d, cnn_3_gru, cnn_5_gru, cnn_11_gru, cnn_18_gru, sigwavnet, opensmile_svm, fin, baseline
+ser.errors.SERError: unknown zoo model 'nope'; expected one of ps_ac1d_fif, crema_cnn1d, ..., fin, baseline
 """
 
 from dataclasses import dataclass, field
