@@ -288,3 +288,37 @@ def spectral(feature, *, init="closed-form", target_set="seed", seed=None, **unu
     else:  # pragma: no cover - the registry only lists the five features
         raise FINError(f"no spectral FIN for feature {name!r}")
     return keras.Model(frames, outputs, name=f"{name}_spectral")
+
+
+def spectral_centroid(*, init="closed-form", seed=None):
+    """The spectral-centroid FIN, ``spectral`` style: window -> factorised DFT -> magnitude -> centroid.
+
+    Not one of the five features of the FIN store (:data:`fin.registry.FEATURE_SPECS`): it is the front end of
+    the zoo models that use librosa's ``spectral_centroid`` (``ser.zoo``), computed per 2048-sample frame as
+    ``librosa.feature.spectral_centroid(S=|stft(frame, center=False)|, sr=22050)``.
+
+    Parameters
+    ----------
+    init : {"closed-form", "random"}
+        ``closed-form`` equals librosa before any training.
+    seed : int or None
+
+    Returns
+    -------
+    model : keras.Model
+        ``(batch, 2048) -> (batch, 1)`` in Hz, named ``"centroid_spectral"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.sin(2 * np.pi * 1000 * np.arange(2048) / 22050).astype(np.float32)[None]
+    >>> float(np.round(spectral_centroid()(y)[0, 0], -1))   # a 1 kHz tone
+    1000.0
+    """
+    from data_prep.targets import N_FFT, SR
+
+    seeds = _Seeds(seed)
+    frames = _frame_input()
+    magnitude = _spectrum(frames, True, init, seeds)
+    outputs = fl.SpectralCentroid(SR, N_FFT, init=init, seed=seeds.next(), name="centroid")(magnitude)
+    return keras.Model(frames, outputs, name="centroid_spectral")

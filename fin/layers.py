@@ -365,6 +365,38 @@ class WeightedRMS(_InitLayer):
 
 
 @keras.saving.register_keras_serializable(package="fin")
+class SpectralCentroid(_InitLayer):
+    """``sum_k f[k] S[k] / sum_k S[k]`` with trainable bin frequencies ``f``; closed form: librosa's centroid.
+
+    Closed form ``f = librosa.fft_frequencies(sr, n_fft)``: ``librosa.feature.spectral_centroid(S=S, sr=sr)``.
+    Input ``(batch, 1 + n_fft // 2)`` magnitudes, output ``(batch, 1)`` in Hz.
+    """
+
+    def __init__(self, sr=22050, n_fft=2048, init="closed-form", seed=None, **kwargs):
+        super().__init__(init=init, seed=seed, **kwargs)
+        self.sr, self.n_fft = int(sr), int(n_fft)
+
+    def build(self, input_shape):
+        n_bins = 1 + self.n_fft // 2
+        self.frequencies = self._weight(
+            "frequencies",
+            lambda: np.linspace(0, self.sr / 2, n_bins),
+            self._random("RandomUniform", (n_bins,), minval=0.0, maxval=self.sr / 2),
+        )
+
+    def call(self, S):
+        return fops.spectral_centroid(S, self.frequencies)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(sr=self.sr, n_fft=self.n_fft)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="fin")
 class ZeroCrossingRate(_InitLayer):
     """librosa's zero-crossing rate with trainable per-pair weights (closed form ``1 / length``).
 

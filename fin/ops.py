@@ -537,3 +537,27 @@ def sign_sequence(frames):
     """
     signs = ops.where(frames < 0, -ops.ones_like(frames), ops.ones_like(frames))
     return ops.expand_dims(ops.stop_gradient(signs), -1)
+
+
+def spectral_centroid(S, frequencies, threshold=None):
+    """``librosa.feature.spectral_centroid(S=S)`` per row: ``sum_k f[k] S[k] / sum_k S[k]``.
+
+    A row whose magnitudes sum below ``threshold`` (default: the smallest normal float32, librosa's ``tiny``)
+    is not normalised, as ``librosa.util.normalize(S, norm=1)`` leaves it; a silent frame's centroid is 0.
+
+    Parameters
+    ----------
+    S : tensor [shape=(batch, n_bins)]
+        Magnitude spectra (non-negative).
+    frequencies : tensor [shape=(n_bins,)]
+        Each bin's frequency in Hz (closed form: ``librosa.fft_frequencies``).
+
+    Returns
+    -------
+    centroid : tensor [shape=(batch, 1)]
+        In Hz.
+    """
+    threshold = float(np.finfo(np.float32).tiny) if threshold is None else threshold
+    norm = ops.sum(ops.abs(S), axis=-1, keepdims=True)
+    norm = ops.where(norm < threshold, ops.ones_like(norm), norm)
+    return ops.sum(S * frequencies, axis=-1, keepdims=True) / norm

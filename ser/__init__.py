@@ -10,6 +10,7 @@ Command lines::
 
     python -m ser.finetune --freeze none|all|FEATURE[,FEATURE] [--init pretrained|random] [--corpus NAME=PATH ...]
     python -m ser.baseline [--features averaged|frames] [--corpus NAME=PATH ...]
+    python -m ser.train --model NAME [--frontend librosa|fin] [--corpus NAME=PATH ...]   # the model zoo (ser.zoo)
     python -m ser.compare RUN_DIR RUN_DIR [...]
     python -m ser.predict FILE_OR_DIR [--model DIR] [--models final|ensemble|FOLD] [--window 2.5] [--hop 0.5] [--json]
 

@@ -83,6 +83,9 @@ class Inputs:
     def prepare(self, strategy):
         """Compute whatever is shared by every fold (called once, before the first fold)."""
 
+    def start_fold(self, train_rows):
+        """Before a fold's model is built: fit whatever is fold-local (a scaler) on its training rows only."""
+
     def finalize(self, model, train_rows):
         """After a fold's training: set the saved model's ``speaker_norm`` layer to the training speakers' statistics."""
         if not self.config.get("speaker_norm"):
@@ -106,11 +109,11 @@ class Inputs:
     def build(self, n_classes, seed):
         raise NotImplementedError
 
-    def optimizer(self, model, lr):
-        """The optimizer of a fold: Adam at ``lr``."""
-        import keras
+    def optimizer(self, model, config):
+        """The optimizer of a fold and the callbacks it needs (:func:`ser.optimizers.make_optimizer`)."""
+        from ser.optimizers import make_optimizer
 
-        return keras.optimizers.Adam(lr)
+        return make_optimizer(config)
 
     def example(self, rows):
         """The model input of ``rows`` as one array."""
@@ -177,13 +180,15 @@ class FrameInputs(Inputs):
             frames = FrameSubsample(stride, seed=seed, name="frame_subsample")(frames)
         return model, keras.Model(clips, model(frames), name="ser_on_clips")
 
-    def optimizer(self, model, lr):
+    def optimizer(self, model, config):
         """Adam at ``lr`` for the head, ``fin_lr_scale * lr`` for the FINs (:class:`ser.optim.ScaledAdam`)."""
         from ser.model import get_fins
         from ser.optim import ScaledAdam
 
+        if (config.get("optimizer") or "adam") != "adam":
+            raise SERError(f"fine-tuning FINs uses Adam with a FIN learning-rate scale; got optimizer {config['optimizer']!r}")
         paths = [v.path for fin in get_fins(model).values() for v in fin.trainable_weights]
-        return ScaledAdam(scale=self.config.get("fin_lr_scale", 1.0), scaled_paths=paths, learning_rate=lr)
+        return ScaledAdam(scale=config.get("fin_lr_scale", 1.0), scaled_paths=paths, learning_rate=config["lr"]), []
 
     def example(self, rows):
         return self.clips[rows]

@@ -386,15 +386,18 @@ class FoldTrainer:
         val_rows, test_rows = cache.rows(plan.val), cache.rows(plan.test)
         y_train, y_val = y_all[cache.source[train_rows]], y_all[cache.source[val_rows]]
         weights = class_weights(y_train, len(self.data.labels))[y_train] if config["class_weights"] else None
+        inputs.start_fold(train_rows)
         with self.strategy.scope():
             model, fit_model = inputs.build(len(self.data.labels), config["seed"])
-            fit_model.compile(optimizer=inputs.optimizer(model, config["lr"]), loss="sparse_categorical_crossentropy",
-                              metrics=["accuracy"], jit_compile=config.get("jit_compile", False))
+            optimizer, optimizer_callbacks = inputs.optimizer(model, config)  # Adam(lr) unless config names another
+            fit_model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                              jit_compile=config.get("jit_compile", False))
         train_data = inputs.data(train_rows, y_train, weights, shuffle=True, seed=config["seed"])
         if self.n_workers > 1:  # MultiWorkerMirroredStrategy: build before fit (see fin.distribute)
             prebuild(fit_model, self.strategy, (inputs.example(train_rows[:2]), y_train[:2]))
         has_val = len(val_rows) > 0
         callbacks = fit_callbacks(config, fold_dir / "history.csv", "val_loss", early_stopping=has_val)
+        callbacks += optimizer_callbacks
         fit_kwargs = dict(epochs=config["epochs"], callbacks=callbacks, verbose=self.verbose)
         if has_val:
             val = inputs.data(val_rows, y_val)

@@ -163,7 +163,8 @@ def test_fins_fine_tune_at_their_scaled_learning_rate(clips):
     model = build_ser_model(3, freeze="none", n_frames=None, pooling="stats", head="mlp", compress="log", seed=0)
     inputs = FrameInputs({"fin_lr_scale": 0.01}, cache=None)
     fit_model = _on_clips(model)
-    fit_model.compile(optimizer=inputs.optimizer(model, 1e-3), loss="sparse_categorical_crossentropy")
+    optimizer, _ = inputs.optimizer(model, {"lr": 1e-3, "fin_lr_scale": 0.01})
+    fit_model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
     fins = get_fins(model)
     fin_paths = {v.path for fin in fins.values() for v in fin.trainable_weights}
     before = {v.path: v.numpy().copy() for v in model.trainable_weights}

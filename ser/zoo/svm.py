@@ -1,0 +1,185 @@
+"""``opensmile_svm``: openSMILE functionals, per-speaker normalisation and a linear SVM, on the FIN model's folds.
+
+Per clip-cache row the eGeMAPS v02 (88) or ComParE 2016 (6,373) functionals of the clip (:mod:`ser.zoo.features`,
+cached). Every row is z-normalised with its speaker's statistics, computed from that speaker's original recordings
+without labels (for a test speaker from the test speaker's own recordings: the usual speaker-normalised LOSO
+protocol, as ``ser.finetune --speaker-norm``). Then per fold:
+
+1. training rows: the training *and* validation speakers' files (no early stopping to feed: the SVM uses every
+   training speaker), with their augmented copies when ``augment`` is on; test rows: the test speakers' originals;
+2. a ``StandardScaler`` is fit on the training rows only;
+3. ``C`` is chosen from :data:`C_GRID` by a speaker-grouped inner cross-validation (``GroupKFold``, at most 5
+   groups of training speakers, scored by unweighted accuracy), so no test speaker takes part in the choice;
+4. ``SVC(kernel="linear", C, class_weight="balanced")`` is fit on every training row and scores the test rows
+   (the inner cross-validation runs the same SVM on a precomputed Gram matrix, shared by every C and inner fold).
+
+The fold's outputs are those of :class:`ser.training.RunWriter` (``metrics.json``, plots, ``predictions.csv``,
+``config.yaml``); the "probabilities" in ``predictions.csv`` are a softmax of the SVM's decision values (not
+calibrated), and the learning-curve plot shows, per C of the grid (x axis), the inner-CV UA (dashed) and the
+inner fits' training accuracy. Each fold's fitted pipeline is saved as ``model.joblib``; ``ser.predict`` does not load it.
+"""
+
+import json
+import time
+from dataclasses import replace
+
+import numpy as np
+
+
+#: The C values the inner cross-validation chooses from.
+C_GRID = (1e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 1e-1, 1.0, 10.0)
+#: At most this many speaker groups in the inner cross-validation.
+INNER_FOLDS = 5
+
+
+def _svm(c, kernel="precomputed"):
+    from sklearn.svm import SVC
+
+    return SVC(C=c, kernel=kernel, class_weight="balanced", decision_function_shape="ovr")
+
+
+def choose_c(x, y, groups, grid=C_GRID):
+    """The ``C`` of ``grid`` with the best speaker-grouped inner-CV unweighted accuracy on ``(x, y)``.
+
+    A linear SVM on a precomputed Gram matrix ``x @ x.T``, computed once and shared by every ``C`` and inner fold.
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(n, dim)]
+        Training rows, already scaled.
+    y : np.ndarray [shape=(n,)]
+    groups : np.ndarray [shape=(n,)]
+        Each row's speaker; rows of one speaker stay in one inner fold.
+
+    Returns
+    -------
+    c : float
+    scores : list of float
+        Inner-CV UA per value of ``grid``.
+    train_scores : list of float
+        Mean accuracy of the inner fits on their own training rows, per value of ``grid``.
+    """
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import GroupKFold
+
+    n_groups = len(np.unique(groups))
+    if n_groups < 2:
+        nan = [float("nan")] * len(grid)
+        return float(grid[len(grid) // 2]), nan, nan
+    gram = x.astype(np.float64) @ x.T.astype(np.float64)
+    folds = list(GroupKFold(n_splits=min(INNER_FOLDS, n_groups)).split(x, y, groups))
+    scores, train_scores = [], []
+    for c in grid:
+        fold_scores, fold_train = [], []
+        for train, val in folds:
+            model = _svm(c).fit(gram[np.ix_(train, train)], y[train])
+            fold_scores.append(balanced_accuracy_score(y[val], model.predict(gram[np.ix_(val, train)])))
+            fold_train.append(float(np.mean(model.predict(gram[np.ix_(train, train)]) == y[train])))
+        scores.append(float(np.mean(fold_scores)))
+        train_scores.append(float(np.mean(fold_train)))
+    return float(grid[int(np.argmax(scores))]), scores, train_scores
+
+
+def speaker_normalised(features, cache):
+    """Each row z-normalised with its speaker's mean and std over the speaker's original rows (no labels used)."""
+    from data_prep.splits import speaker_key
+    from ser.layers import normalise_by_speaker, speaker_statistics
+
+    speakers = np.array([speaker_key(cache.utterances[i]) for i in cache.source])
+    stats = speaker_statistics(features, speakers, reference=cache.copy == "original")
+    return normalise_by_speaker(features, speakers, stats), speakers
+
+
+class SVMFold:
+    """Trains and tests the SVM of one fold; records the rows its scaler was fit on (``scaler_rows``)."""
+
+    def __init__(self, config, data, x, speakers):
+        self.config, self.data, self.x, self.speakers = config, data, x, speakers
+        self.copies = data.cache.copies if config["augment"] else ["original"]
+        self.scaler_rows = []
+
+    def fit(self, plan, fold_dir):
+        """Fit on the fold's training speakers, save ``model.joblib`` and ``history.csv``, score the test part."""
+        import joblib
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        from ser.training import FoldOutcome
+
+        cache, y_all = self.data.cache, self.data.y
+        # the SVM trains on every training speaker (nothing to stop early): the validation files join training
+        plan = replace(plan, train=np.concatenate([plan.train, plan.val]).astype(int), val=np.zeros(0, dtype=int))
+        train_rows = cache.rows(plan.train, self.copies)
+        test_rows = cache.rows(plan.test)
+        y_train = y_all[cache.source[train_rows]]
+        t0 = time.time()
+        scaler = StandardScaler().fit(self.x[train_rows])
+        self.scaler_rows.append(train_rows)
+        x_train = scaler.transform(self.x[train_rows])
+        c, scores, train_acc = choose_c(x_train, y_train, self.speakers[train_rows])
+        pipeline = make_pipeline(scaler, _svm(c, kernel="linear").fit(x_train, y_train))
+        seconds = time.time() - t0
+        joblib.dump(pipeline, fold_dir / "model.joblib")
+        history = {"loss": [1.0 - s for s in scores], "accuracy": train_acc, "val_accuracy": scores,
+                   "C": list(C_GRID)}
+        with open(fold_dir / "history.csv", "w") as f:
+            f.write("C,inner_cv_ua,train_accuracy\n")
+            f.writelines(f"{v},{s:.5f},{a:.5f}\n" for v, s, a in zip(C_GRID, scores, train_acc))
+        (fold_dir / "svm.json").write_text(json.dumps({"C": c, "grid": list(C_GRID), "inner_cv_ua": scores}) + "\n")
+        outcome = FoldOutcome(plan, train_rows, len(C_GRID), seconds, history)
+        if len(plan.test):
+            decision = pipeline.decision_function(self.x[test_rows])
+            decision = decision if decision.ndim == 2 else np.stack([-decision, decision], axis=1)
+            scores_all = np.full((len(test_rows), len(self.data.labels)), -np.inf)
+            scores_all[:, pipeline[-1].classes_] = decision
+            prob = np.exp(scores_all - scores_all.max(axis=1, keepdims=True))
+            outcome.test_rows, outcome.y_test = test_rows, y_all[cache.source[test_rows]]
+            outcome.prob = prob / prob.sum(axis=1, keepdims=True)
+        return outcome
+
+
+def run_svm(config, verbose=None, progress=None, log=None):
+    """Cross-validate ``opensmile_svm`` on ``config``'s corpora and folds; write the outputs of a SER run.
+
+    Parameters
+    ----------
+    config : dict
+        A resolved ``ser.train`` configuration with ``feature_set`` (``egemaps`` or ``compare``).
+    verbose : int or None
+        Unused (no epochs); accepted as :func:`ser.training.run` accepts it.
+    progress : bool or None
+    log : callable or None
+
+    Returns
+    -------
+    metrics : dict
+        The contents of ``metrics.json``.
+    """
+    import sys
+
+    from fin.runs import RunFolder
+    from ser.training import RunWriter, load_run_data
+    from ser.zoo.features import cached_features
+
+    log = log or (lambda text: print(text, flush=True))
+    progress = sys.stderr.isatty() if progress is None else progress
+    t_start = time.time()
+    folder = RunFolder.open(config["out"])
+    data = load_run_data(config, progress, log)
+    log(f"opensmile_svm ({config['feature_set']}): {len(data.utterances)} files ({len(data.skipped)} skipped), "
+        f"{len(data.labels)} classes, {len(data.folds)} fold(s) ({config['protocol']})")
+    folder.write_config(config)
+    features = cached_features(data.cache, "opensmile", feature_set=config["feature_set"], progress=progress)
+    x, speakers = speaker_normalised(features, data.cache)
+    trainer = SVMFold(config, data, x, speakers)
+    writer = RunWriter(folder.out, "opensmile_svm", config, data, log)
+    for plan in data.folds:
+        fold_dir = folder.write_dir / "folds" / plan.name
+        fold_dir.mkdir(parents=True, exist_ok=True)
+        writer.add(trainer.fit(plan, fold_dir), fold_dir)
+    info = {"model": "opensmile_svm", "feature_set": config["feature_set"], "n_features": int(features.shape[1]),
+            "c_grid": list(C_GRID),
+            "fold_models": "folds/<name>/model.joblib (sklearn StandardScaler + linear SVC; not for ser.predict)"}
+    result = writer.finish("opensmile_functionals", 1, time.time() - t_start, info)
+    data.cache.close()
+    return result
