@@ -299,7 +299,7 @@ def test_the_best_recipe_config_runs_and_its_final_model_predicts(demo, tmp_path
     best = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "ser_best.yaml"
     options = yaml.safe_load(best.read_text())
     out = tmp_path / "best"
-    assert ser_finetune.main(["--config", str(best), *_args(demo, out, "--final-model")]) == 0
+    assert ser_finetune.main(["--config", str(best), *_args(demo, out, "--final-model", "--protocol", "split")]) == 0
     config = yaml.safe_load((out / "config.yaml").read_text())
     given = {"duration"}  # _args sets the clip length on the command line, which overrides the file
     assert {k: config[k] for k in options if k not in given} == {k: v for k, v in options.items() if k not in given}
