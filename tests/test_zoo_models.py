@@ -77,7 +77,8 @@ def test_waveform_models_build_and_train_one_step(name):
     shape = (9600,)  # 0.6 s at 16 kHz
     model = spec.build(4, shape, 0)
     assert model.output_shape == (None, 4)
-    _one_step(model, shape)
+    if name != "sigwavnet":  # the full SigWavNet's step takes over a minute on a CPU; test_zoo_waveform trains a small one
+        _one_step(model, shape)
     assert set(training_defaults(spec)) >= {"optimizer", "lr", "batch_size", "epochs"}
 
 
