@@ -236,7 +236,9 @@ def test_librosa_frame_features_equal_the_closed_form_fins(kind, corpus, tmp_pat
     assert np.mean(chroma_err > CHROMA_ATOL) <= CHROMA_MAX_OFF and np.median(chroma_err) < 1e-5
     # read back from the cache; per clip equals batched (silent frames are computed once per batch)
     np.testing.assert_array_equal(librosa_frame_features(cache), ours)
-    np.testing.assert_allclose(frame_features(cache.frames([1]))[0], ours[1], rtol=1e-6, atol=1e-6)
+    # one clip against a batch: other BLAS/FFT blockings (e.g. OPENBLAS_CORETYPE=Haswell) move MFCC (dB) and chroma
+    # by about 1e-5; 1e-4 of a dB or of a max-normalised chroma, and 1e-4 relative for the energies
+    np.testing.assert_allclose(frame_features(cache.frames([1]))[0], ours[1], rtol=1e-4, atol=1e-4)
     cache.close()
 
 
