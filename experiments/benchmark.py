@@ -273,7 +273,7 @@ def bench_ser_train(n_files=12, seconds=20.0, batch_size=64):
     from data_prep.audio import load_audio
     from ser.data import ClipSettings, clip_frames, fit_clip
     from ser.features import reference_clip_features
-    from ser.layers import ClipFrames, FrameSubsample
+    from ser.inputs import on_clips
     from ser.model import build_ser_model
 
     settings = ClipSettings()
@@ -302,11 +302,7 @@ def bench_ser_train(n_files=12, seconds=20.0, batch_size=64):
             model = build_ser_model(7, freeze="none", n_frames=settings.n_frames if p["stride"] == 1 else None, seed=0,
                                     **options)
             if p["clips"]:
-                inputs = keras.Input((settings.n_samples,))
-                frames = ClipFrames(settings.n_frames)(inputs)
-                if p["stride"] > 1:
-                    frames = FrameSubsample(p["stride"], seed=0)(frames)
-                fit_model, x = keras.Model(inputs, model(frames)), batch_clips
+                fit_model, x = on_clips(model, settings.n_frames, settings.n_samples, p["stride"], seed=0), batch_clips
             else:
                 fit_model, x = model, clip_frames(batch_clips, settings.n_frames)
             fit_model.compile(optimizer=keras.optimizers.Adam(5e-4), loss="sparse_categorical_crossentropy",

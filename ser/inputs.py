@@ -68,6 +68,23 @@ def fin_features(cache, fin_stack, digest, batch_clips=16, progress=False):
     return features
 
 
+def on_clips(model, n_frames, n_samples, frame_stride=1, seed=None, name="on_clips"):
+    """``model`` (on frames) behind :class:`ser.layers.ClipFrames`: ``(batch, n_samples) -> model's output``.
+
+    With ``frame_stride`` > 1 a :class:`ser.layers.FrameSubsample` keeps every ``frame_stride``-th frame in training
+    (``model`` must then accept any number of frames). Shares ``model``'s layers: fitting it trains ``model``.
+    """
+    import keras
+
+    from ser.layers import ClipFrames, FrameSubsample
+
+    clips = keras.Input(shape=(n_samples,), name="clips")
+    frames = ClipFrames(n_frames, name="clip_frames")(clips)
+    if frame_stride > 1:
+        frames = FrameSubsample(frame_stride, seed=seed, name="frame_subsample")(frames)
+    return keras.Model(clips, model(frames), name=name)
+
+
 class Inputs:
     """What a model trains on, and how it is built; one subclass per input kind.
 
@@ -163,9 +180,6 @@ class FrameInputs(Inputs):
         self.clips = self.cache.clips(np.arange(len(self.cache)))
 
     def build(self, n_classes, seed):
-        import keras
-
-        from ser.layers import ClipFrames, FrameSubsample
         from ser.model import build_ser_model
 
         c, settings = self.config, self.cache.settings
@@ -174,11 +188,7 @@ class FrameInputs(Inputs):
                                 n_frames=settings.n_frames if stride == 1 else None, pooling=c["pooling"],
                                 head=c["head"], feature_norm=c["feature_norm"], mask_padding=c["mask_padding"],
                                 compress=c["compress"], deltas=c["deltas"], temporal=c["temporal"], seed=seed)
-        clips = keras.Input(shape=(settings.n_samples,), name="clips")
-        frames = ClipFrames(settings.n_frames, name="clip_frames")(clips)
-        if stride > 1:
-            frames = FrameSubsample(stride, seed=seed, name="frame_subsample")(frames)
-        return model, keras.Model(clips, model(frames), name="ser_on_clips")
+        return model, on_clips(model, settings.n_frames, settings.n_samples, stride, seed, name="ser_on_clips")
 
     def optimizer(self, model, config):
         """Adam at ``lr`` for the head, ``fin_lr_scale * lr`` for the FINs (:class:`ser.optim.ScaledAdam`)."""

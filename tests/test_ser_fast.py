@@ -33,11 +33,9 @@ def clips():
 
 
 def _on_clips(model, stride=1, seed=0):
-    inputs = keras.Input(shape=(N_SAMPLES,))
-    frames = ClipFrames(N_FRAMES)(inputs)
-    if stride > 1:
-        frames = FrameSubsample(stride, seed=seed)(frames)
-    return keras.Model(inputs, model(frames))
+    from ser.inputs import on_clips
+
+    return on_clips(model, N_FRAMES, N_SAMPLES, stride, seed)
 
 
 def _loss_and_grads(model, x, y):

@@ -90,16 +90,13 @@ class FrameFINInputs(ZooInputs, FrameInputs):
         self.clips = self.cache.clips(np.arange(len(self.cache)))  # framed in the graph, as FrameInputs does
 
     def build(self, n_classes, seed):
-        import keras
-
-        from ser.layers import ClipFrames
+        from ser.inputs import on_clips
         from ser.zoo.models import build_frontend, with_frontend
 
         n_frames = self.cache.settings.n_frames
         classifier = self.spec.build(n_classes, (n_frames, self.dim), seed)
         model = with_frontend(build_frontend(self.spec.features, n_frames), classifier)
-        clips = keras.Input(shape=(self.cache.settings.n_samples,), name="clips")
-        return model, keras.Model(clips, model(ClipFrames(n_frames, name="clip_frames")(clips)), name="zoo_on_clips")
+        return model, on_clips(model, n_frames, self.cache.settings.n_samples, name="zoo_on_clips")
 
     def optimizer(self, model, config):
         """The model's own optimizer (its seed's), the front end at the same rate."""
