@@ -140,6 +140,40 @@ def speaker_kfold(utterances, k, seed=0):
     return _folds(utterances, GroupKFold(n_splits=k, shuffle=True, random_state=seed), "fold")
 
 
+def file_kfold(utterances, k, seed=0):
+    """``k`` folds over files, stratified by corpus and emotion (``StratifiedKFold``, shuffled with ``seed``).
+
+    Leaky: every speaker has files in every fold, so a test speaker is also a training speaker. The protocol of
+    several seed papers (PS_AC1D_FIF's 5-fold ``KFold`` over utterances); use it only to show the size of the leak.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    strata = np.array([f"{u.corpus}/{u.emotion}" for u in utterances])
+    smallest = min(np.unique(strata, return_counts=True)[1]) if len(strata) else 0
+    if not 2 <= k <= smallest:
+        raise DataPrepError(f"file k-fold needs 2 <= k <= the smallest (corpus, emotion) group ({smallest} files), "
+                            f"got k={k}")
+    groups = np.array([speaker_key(u) for u in utterances])
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    return [Fold(f"files{i}", np.sort(train), np.sort(test), tuple(sorted(set(groups[test]))))
+            for i, (train, test) in enumerate(splitter.split(np.zeros(len(strata)), strata))]
+
+
+def validation_files(utterances, indices, fraction=0.15, seed=0):
+    """Split ``indices`` into (train, val) by file, stratified by corpus and emotion (leaky protocols only)."""
+    rng = np.random.default_rng(seed)
+    val = []
+    groups = {}
+    for i in indices:
+        groups.setdefault((utterances[i].corpus, utterances[i].emotion), []).append(i)
+    for key in sorted(groups):
+        idx = np.array(groups[key])
+        rng.shuffle(idx)
+        val.extend(idx[: int(round(fraction * len(idx)))])
+    is_val = np.isin(indices, val)
+    return np.asarray(indices)[~is_val], np.asarray(indices)[is_val]
+
+
 def validation_speakers(utterances, indices, fraction=0.15, seed=0):
     """Split ``indices`` (a fold's training part) into (train, val) by speaker, for early stopping.
 

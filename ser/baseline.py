@@ -3,9 +3,10 @@
 ::
 
     python -m ser.baseline [--features averaged|frames] [--corpus NAME=PATH ...]
-        [--protocol loso|speaker-kfold|split] [--folds K] [--epochs N] [--batch-size B] [--lr LR] [--out DIR]
+        [--protocol loso|speaker-kfold|split|file-kfold] [--folds K] [--epochs N] [--batch-size B] [--lr LR] [--out DIR]
         [--config FILE.yaml] [--strategy ...] [--leaky-file-split] [--max-files N] [--seed S]
-        [--pooling mean|stats|attention] [--compress none|log] [--speaker-norm] [--head seed|mlp]
+        [--pooling mean|stats|attention|functionals|descriptive] [--compress none|log] [--speaker-norm]
+        [--head seed|mlp|svm]
 
 The same clips, folds, augmentation, training and outputs as ``ser.finetune``; only the input differs
 (:mod:`ser.features`), computed once per clip and cached:

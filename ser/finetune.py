@@ -4,10 +4,10 @@
 
     python -m ser.finetune --freeze none|all|FEATURE[,FEATURE] [--init pretrained|random]
         [--fins closed-form|learned|DIR] [--frame-stride K] [--corpus NAME=PATH ...]
-        [--protocol loso|speaker-kfold|split] [--folds K] [--epochs N] [--batch-size B] [--lr LR] [--out DIR]
+        [--protocol loso|speaker-kfold|split|file-kfold] [--folds K] [--epochs N] [--batch-size B] [--lr LR] [--out DIR]
         [--config FILE.yaml] [--strategy default|mirrored|multiworker] [--leaky-file-split] [--max-files N] [--seed S]
-        [--pooling mean|stats|attention|functionals] [--compress none|log] [--deltas] [--temporal none|conv|gru]
-        [--speaker-norm] [--head seed|mlp] [--final-model]
+        [--pooling mean|stats|attention|functionals|descriptive] [--compress none|log] [--deltas]
+        [--temporal none|conv|gru] [--speaker-norm] [--head seed|mlp|svm] [--final-model]
 
 The seed's three variants are ``--freeze none`` (fine-tuned FINs), ``--freeze all`` (frozen FINs) and
 ``--freeze none --init random`` (the same architecture learned from scratch); ``--freeze mel,mfcc`` freezes some.
@@ -22,9 +22,12 @@ corpus.
 Beyond the seed (measured in the README): ``--pooling stats --compress log --speaker-norm --head mlp`` pools mean
 and standard deviation of the log-compressed features, normalises each clip's pooled vector with its speaker's
 statistics and uses a small MLP head; ``--speaker-norm`` needs ``--freeze all``. ``--deltas`` appends frame-to-frame
-differences, ``--pooling functionals`` adds minimum and maximum, ``--temporal conv|gru`` runs a temporal block over
-the frames before pooling. ``experiments/configs/ser_best.yaml`` holds the best recipe
-(``--config experiments/configs/ser_best.yaml``).
+differences, ``--pooling functionals`` adds minimum and maximum, ``--pooling descriptive`` pools 15 functionals
+per feature (percentiles, ranges, slope, skewness, kurtosis, frame-to-frame differences), ``--temporal conv|gru``
+runs a temporal block over the frames before pooling, ``--head svm`` fits a linear SVM by sklearn on the
+speaker-normalised pooled vectors (``C`` chosen inside the training speakers; saved as a layer of the model).
+``experiments/configs/ser_best.yaml`` holds the best recipe (``--config experiments/configs/ser_best.yaml``:
+whole utterances, descriptive pooling, SVM head).
 
 How it runs (:mod:`ser.inputs`):
 

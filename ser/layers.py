@@ -99,6 +99,75 @@ def functionals_pool(x, mask=None, eps=1e-6):
     return ops.concatenate([stats, low * any_kept, high * any_kept], axis=-1)
 
 
+#: The functionals of :func:`descriptive_pool`, per feature, in output order (feature-major within each).
+DESCRIPTIVE_FUNCTIONALS = ("mean", "std", "p1", "p25", "p50", "p75", "p99", "range_1_99", "iqr_25_75", "slope",
+                           "skewness", "kurtosis", "delta_mean", "delta_std", "delta_abs_mean")
+
+
+def masked_percentiles(x, mask, percents):
+    """Percentiles over the (masked-in) frames, numpy's default linear interpolation: a list of ``(batch, dim)``.
+
+    The kept frames need not be contiguous: the values are sorted with the masked-out ones pushed to the end, and
+    percentile ``q`` of ``n`` kept values interpolates between sorted positions ``floor`` and ``ceil`` of
+    ``q / 100 * (n - 1)`` (as ``np.percentile``). A clip without any kept frame gives zeros.
+    """
+    keep = ops.cast(mask, x.dtype)
+    big = ops.convert_to_tensor(3e38, x.dtype)
+    ordered = ops.sort(ops.where(keep[:, :, None] > 0, x, big), axis=1)
+    n = ops.sum(keep, axis=1)  # (batch,)
+    last = ops.maximum(n - 1.0, 0.0)
+    any_kept = ops.minimum(n, 1.0)[:, None]
+    index0 = ops.zeros_like(ordered[:, :1, :], dtype="int32")
+
+    def at(position):  # the sorted value at an integer position per clip, (batch, dim)
+        index = index0 + ops.cast(position, "int32")[:, None, None]
+        return ops.take_along_axis(ordered, index, axis=1)[:, 0, :]
+
+    out = []
+    for q in percents:
+        position = (float(q) / 100.0) * last
+        low = ops.floor(position)
+        frac = (position - low)[:, None]
+        lower, upper = at(low), at(ops.minimum(low + 1.0, last))
+        out.append((lower + frac * (upper - lower)) * any_kept)
+    return out
+
+
+def descriptive_pool(x, mask=None, eps=1e-6):
+    """Fifteen functionals of every feature over the (masked-in) frames: ``(batch, 15 * dim)``.
+
+    In the order of :data:`DESCRIPTIVE_FUNCTIONALS`, each block ``dim`` wide: mean and standard deviation;
+    percentiles 1, 25, 50, 75, 99 and the ranges 1-99 and 25-75; the slope of a line fit over time (covariance
+    with the standardised frame index); skewness and kurtosis; mean, standard deviation and mean magnitude of the
+    frame-to-frame differences (over pairs of consecutive kept frames). The kind of summary openSMILE's functionals
+    make of low-level descriptors, here of the FINs' frame features. A clip without any kept frame gives zeros.
+    """
+    keep = ops.ones_like(x[:, :, 0]) if mask is None else ops.cast(mask, x.dtype)
+    weights = keep / ops.maximum(ops.sum(keep, axis=1, keepdims=True), 1.0)  # (batch, n_frames)
+    w = weights[:, :, None]
+    mean = ops.sum(x * w, axis=1)
+    centred = (x - mean[:, None, :]) * ops.cast(keep[:, :, None] > 0, x.dtype)
+    std = ops.sqrt(ops.sum(ops.square(centred) * w, axis=1) + eps)
+    z = centred / std[:, None, :]
+    skewness = ops.sum(z * z * z * w, axis=1)
+    kurtosis = ops.sum(ops.square(ops.square(z)) * w, axis=1)
+    t = ops.cast(ops.arange(ops.shape(x)[1]), x.dtype)[None, :]
+    t_centred = (t - ops.sum(t * weights, axis=1, keepdims=True)) * keep
+    t_std = ops.sqrt(ops.sum(ops.square(t_centred) * weights, axis=1, keepdims=True) + eps)
+    slope = ops.sum(x * (t_centred / t_std * weights)[:, :, None], axis=1)
+    p1, p25, p50, p75, p99 = masked_percentiles(x, keep, (1, 25, 50, 75, 99))
+    pair = keep[:, 1:] * keep[:, :-1]
+    pair_w = (pair / ops.maximum(ops.sum(pair, axis=1, keepdims=True), 1.0))[:, :, None]
+    delta = x[:, 1:] - x[:, :-1]
+    delta_mean = ops.sum(delta * pair_w, axis=1)
+    delta_std = ops.sqrt(ops.sum(ops.square(delta - delta_mean[:, None, :]) * pair_w, axis=1) + eps)
+    delta_abs = ops.sum(ops.abs(delta) * pair_w, axis=1)
+    any_kept = ops.minimum(ops.sum(keep, axis=1), 1.0)[:, None]
+    parts = [mean, std * any_kept, p1, p25, p50, p75, p99, p99 - p1, p75 - p25, slope, skewness, kurtosis,
+             delta_mean, delta_std * ops.minimum(ops.sum(pair, axis=1), 1.0)[:, None], delta_abs]
+    return ops.concatenate(parts, axis=-1)
+
+
 def frame_deltas(x, mask=None):
     """``x`` with its first difference over time appended: ``(batch, n_frames, 2 * dim)``.
 
@@ -357,6 +426,78 @@ class FunctionalsPooling(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "eps": self.eps}
+
+
+@keras.saving.register_keras_serializable(package="ser")
+class DescriptivePooling(keras.layers.Layer):
+    """Fifteen functionals per feature over the frames (:func:`descriptive_pool`): ``dim -> 15 * dim``.
+
+    Called on ``[x, mask]``, over the frames where ``mask`` is 1.
+    """
+
+    def __init__(self, eps=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.eps = float(eps)
+
+    def call(self, inputs):
+        x, mask = _unpack(inputs)
+        return descriptive_pool(x, mask, self.eps)
+
+    def compute_output_shape(self, input_shape):
+        shape = _shape(input_shape)
+        return (shape[0], len(DESCRIPTIVE_FUNCTIONALS) * shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "eps": self.eps}
+
+
+@keras.saving.register_keras_serializable(package="ser")
+class OneVsOneSVM(keras.layers.Layer):
+    """A linear one-vs-one SVM as a layer: ``(batch, dim) -> (batch, n_classes)``, softmax of sklearn's decision.
+
+    One linear function per class pair ``(i, j)``, ``i < j`` in libsvm's order (:func:`ser.svm.pair_index`):
+    ``d = x @ kernel + bias``, ``d >= 0`` a vote for ``i``, else for ``j``. The decision per class is sklearn's
+    ``SVC.decision_function`` with ``decision_function_shape="ovr"``: votes plus the summed confidences ``s``
+    squashed to ``s / (3 (|s| + 1))``, so its argmax is the SVM's prediction. The output is a softmax of it, so
+    that the model's output is a distribution like every head's; it is not calibrated.
+
+    The weights are fitted by sklearn (:func:`ser.svm.fit_svm_head`), not by gradient descent: the layer has no
+    trainable weights.
+    """
+
+    def __init__(self, n_classes, **kwargs):
+        super().__init__(**kwargs)
+        self.n_classes = int(n_classes)
+        pairs = [(i, j) for i in range(self.n_classes) for j in range(i + 1, self.n_classes)]
+        self.n_pairs = len(pairs)
+        first, second = np.zeros((self.n_pairs, self.n_classes)), np.zeros((self.n_pairs, self.n_classes))
+        for k, (i, j) in enumerate(pairs):
+            first[k, i], second[k, j] = 1.0, 1.0
+        self._first, self._second = first.astype("float32"), second.astype("float32")
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(int(input_shape[-1]), self.n_pairs), initializer="zeros",
+                                      trainable=False, name="kernel")
+        self.bias = self.add_weight(shape=(self.n_pairs,), initializer="zeros", trainable=False, name="bias")
+
+    def decision(self, x):
+        """sklearn's ``decision_function`` (``"ovr"`` shape): ``(batch, n_classes)``."""
+        d = ops.matmul(x, self.kernel) + self.bias
+        first = ops.convert_to_tensor(self._first, d.dtype)
+        second = ops.convert_to_tensor(self._second, d.dtype)
+        wins = ops.cast(d >= 0, d.dtype)
+        votes = ops.matmul(wins, first) + ops.matmul(1.0 - wins, second)
+        confidence = ops.matmul(d, first - second)
+        return votes + confidence / (3.0 * (ops.abs(confidence) + 1.0))
+
+    def call(self, x):
+        return ops.softmax(self.decision(x), axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.n_classes)
+
+    def get_config(self):
+        return {**super().get_config(), "n_classes": self.n_classes}
 
 
 @keras.saving.register_keras_serializable(package="ser")

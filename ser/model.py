@@ -70,7 +70,8 @@ def _pooling_layer(name, seed):
     return {"mean": lambda: sl.MeanPooling(name="pooling"),
             "stats": lambda: sl.StatisticsPooling(name="pooling"),
             "attention": lambda: sl.AttentionPooling(seed=seed, name="pooling"),
-            "functionals": lambda: sl.FunctionalsPooling(name="pooling")}[name]()
+            "functionals": lambda: sl.FunctionalsPooling(name="pooling"),
+            "descriptive": lambda: sl.DescriptivePooling(name="pooling")}[name]()
 
 
 #: Pooling name -> (description, output size as a multiple of the per-frame size).
@@ -79,6 +80,8 @@ POOLINGS = {
     "stats": ("mean and standard deviation over the frames", 2),
     "attention": ("additive attention over the frames, a learned weighted mean", 1),
     "functionals": ("mean, standard deviation, minimum and maximum over the frames", 4),
+    "descriptive": ("15 functionals: mean, std, percentiles 1/25/50/75/99, two ranges, slope, skewness, kurtosis, "
+                    "mean/std/mean magnitude of frame-to-frame differences", 15),
 }
 
 #: Temporal block over the frame sequence before pooling (not in the seed): name -> description.
@@ -149,8 +152,17 @@ def mlp_head(x, n_classes, seed=None):
                    kernel_initializer=keras.initializers.GlorotUniform(seed=None if seed is None else seed + 1))(x)
 
 
+def svm_head(x, n_classes, seed=None):
+    """A linear one-vs-one SVM (:class:`ser.layers.OneVsOneSVM`), fitted by sklearn, not by gradient descent.
+
+    Not in the seed. Needs fixed, speaker-normalised pooled vectors (``speaker_norm``): the fold loop fits it on
+    them with ``C`` chosen inside the training speakers (:func:`ser.svm.fit_svm_head`).
+    """
+    return sl.OneVsOneSVM(n_classes, name="emotion")(x)
+
+
 #: Head name -> builder ``(pooled tensor, n_classes, seed) -> probabilities``.
-HEADS = {"seed": seed_head, "mlp": mlp_head}
+HEADS = {"seed": seed_head, "mlp": mlp_head, "svm": svm_head}
 
 
 def _check(name, value, valid):

@@ -3,8 +3,8 @@
 ::
 
     python -m ser.train --model NAME [--frontend librosa|fin] [--feature-set egemaps|compare]
-        [--corpus NAME=PATH ...] [--protocol loso|speaker-kfold|split] [--folds K] [--epochs N] [--batch-size B]
-        [--lr LR] [--optimizer adam|adamw|rmsprop|sgd] [--out DIR] [--config FILE.yaml] [--max-files N] [--seed S]
+        [--corpus NAME=PATH ...] [--protocol loso|speaker-kfold|split|file-kfold] [--folds K] [--epochs N]
+        [--batch-size B] [--lr LR] [--optimizer adam|adamw|rmsprop|sgd] [--out DIR] [--config FILE.yaml] [--max-files N] [--seed S]
 
 Every model reads the same clip cache (2.5 s from 0.6 s at 22.05 kHz, the seed's augmented copies in training
 parts only), is trained and tested on the same speaker-independent folds and writes the same outputs as

@@ -37,7 +37,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -111,12 +111,25 @@ def _kfold(utterances, config):
     return speaker_kfold(utterances, int(config["folds"]), seed=config["seed"])
 
 
+def _file_kfold(utterances, config):
+    from data_prep.splits import file_kfold
+
+    return file_kfold(utterances, int(config["folds"]), seed=config["seed"])
+
+
 #: Protocol name -> (description, builder of the test folds; None: one fixed split).
 PROTOCOLS = {
     "loso": ("leave one speaker out: one fold per speaker", _loso),
     "speaker-kfold": ("k folds of disjoint speaker sets (--folds k)", _kfold),
     "split": ("one fixed split by speaker (split_fractions of the speakers)", None),
+    "file-kfold": ("LEAKY: k folds over files stratified by emotion, speakers shared (--folds k; the protocol of "
+                   "PS_AC1D_FIF's paper, to show the size of the leak)", _file_kfold),
 }
+
+
+def is_leaky(config):
+    """Whether a test speaker can also be a training speaker: ``--leaky-file-split`` or ``--protocol file-kfold``."""
+    return bool(config["leaky_file_split"]) or config["protocol"] == "file-kfold"
 
 
 # ---------------------------------------------------------------------------------------------- config
@@ -162,7 +175,11 @@ def resolve_config(config, defaults=DEFAULTS):
     config["jit_compile"] = bool(config["jit_compile"])
     if config["speaker_norm"] and (config["pooling"] == "attention" or config["temporal"] != "none"):
         raise SERError("speaker_norm normalises fixed pooled vectors; attention pooling and temporal blocks are "
-                       "learned: use --pooling mean, stats or functionals with --temporal none")
+                       "learned: use --pooling mean, stats, functionals or descriptive with --temporal none")
+    if config["head"] == "svm" and (not config["speaker_norm"] or config["feature_norm"] != "none"):
+        raise SERError("--head svm is fitted by sklearn on fixed, speaker-normalised pooled vectors: it needs "
+                       f"--speaker-norm and --feature-norm none (got speaker_norm={config['speaker_norm']}, "
+                       f"feature_norm={config['feature_norm']!r})")
     stride = config["frame_stride"]
     if stride is not None and (isinstance(stride, bool) or not isinstance(stride, int) or stride < 1):
         raise SERError(f"frame_stride must be an integer >= 1, got {stride!r}")
@@ -231,7 +248,7 @@ def make_folds(utterances, config):
     Each fold's validation speakers (early stopping) are its own: :func:`data_prep.splits.validation_speakers` takes
     the training speakers that follow the fold's test speakers in one order seeded by ``config["seed"]``.
     """
-    from data_prep.splits import speaker_key, split_by_file, split_by_speaker, validation_speakers
+    from data_prep.splits import speaker_key, split_by_file, split_by_speaker, validation_files, validation_speakers
 
     seed = config["seed"]
     try:
@@ -251,7 +268,9 @@ def make_folds(utterances, config):
     plans = []
     for fold in folds:
         n_train_speakers = len({speaker_key(utterances[i]) for i in fold.train})
-        if config["val_fraction"] > 0 and n_train_speakers >= 2:
+        if config["protocol"] == "file-kfold" and config["val_fraction"] > 0:  # leaky: validation files, not speakers
+            train, val = validation_files(utterances, fold.train, fraction=config["val_fraction"], seed=seed)
+        elif config["val_fraction"] > 0 and n_train_speakers >= 2:
             train, val = validation_speakers(utterances, fold.train, fraction=config["val_fraction"], seed=seed)
         else:  # too few speakers to hold one out: no early stopping in this fold
             train, val = fold.train, np.zeros(0, dtype=int)
@@ -382,6 +401,8 @@ class FoldTrainer:
         config, cache, inputs, y_all = self.config, self.data.cache, self.inputs, self.data.y
         keras.backend.clear_session()
         keras.utils.set_random_seed(config["seed"])
+        if config["head"] == "svm":
+            return self._fit_svm(plan, fold_dir)
         train_rows = cache.rows(plan.train, self.train_copies)
         val_rows, test_rows = cache.rows(plan.val), cache.rows(plan.test)
         y_train, y_val = y_all[cache.source[train_rows]], y_all[cache.source[val_rows]]
@@ -418,6 +439,43 @@ class FoldTrainer:
         return outcome
 
 
+    def _fit_svm(self, plan, fold_dir):
+        """``head="svm"``: fit the SVM head by sklearn on the training rows' speaker-normalised pooled vectors.
+
+        Nothing stops early, so the validation speakers join training (as in ``opensmile_svm``). Writes
+        ``history.csv`` (inner-CV UA per ``C``) and ``svm.json`` beside ``model.keras``.
+        """
+        from data_prep.splits import speaker_key
+        from fin.runs import save_model
+        from ser.svm import fit_svm_head
+
+        config, cache, inputs, y_all = self.config, self.data.cache, self.inputs, self.data.y
+        plan = replace(plan, train=np.concatenate([plan.train, plan.val]).astype(int), val=np.zeros(0, dtype=int))
+        train_rows = cache.rows(plan.train, self.train_copies)
+        y_train = y_all[cache.source[train_rows]]
+        speakers = np.array([speaker_key(cache.utterances[i]) for i in cache.source[train_rows]])
+        inputs.start_fold(train_rows)
+        model, fit_model = inputs.build(len(self.data.labels), config["seed"])
+        t0 = time.time()
+        info = fit_svm_head(fit_model, inputs.example(train_rows), y_train, speakers, len(self.data.labels))
+        seconds = time.time() - t0
+        inputs.finalize(model, train_rows)
+        save_model(model, fold_dir / "model.keras")
+        with open(fold_dir / "history.csv", "w") as f:
+            f.write("C,inner_cv_ua,train_accuracy\n")
+            f.writelines(f"{c},{u:.5f},{a:.5f}\n" for c, u, a in zip(info["grid"], info["inner_cv_ua"],
+                                                                       info["train_accuracy"]))
+        _write_json(fold_dir / "svm.json", info)
+        history = {"loss": [1.0 - u for u in info["inner_cv_ua"]], "accuracy": info["train_accuracy"],
+                   "val_accuracy": info["inner_cv_ua"], "C": info["grid"]}
+        outcome = FoldOutcome(plan, train_rows, len(info["grid"]), seconds, history)
+        if len(plan.test):
+            test_rows = cache.rows(plan.test)
+            outcome.test_rows, outcome.y_test = test_rows, y_all[cache.source[test_rows]]
+            outcome.prob = fit_model.predict(inputs.data(test_rows)["x"], batch_size=config["batch_size"], verbose=0)
+        return outcome
+
+
 # ---------------------------------------------------------------------------------------------- output
 
 
@@ -431,7 +489,7 @@ def _fold_summary(m):
 
 def format_table(metrics, title):
     """The per-fold and pooled scores as a text table."""
-    leaky = "  LEAKY (per-file split: speakers are shared between training and test)" if metrics["leaky"] else ""
+    leaky = "  LEAKY (split by file: speakers are shared between training and test)" if metrics["leaky"] else ""
     norm = ", speaker-normalised" if metrics.get("speaker_norm") else ""
     lines = [f"{title}, protocol {metrics['protocol']}{norm}{leaky}",
              f"{'fold':<18}{'test':>6}{'UA %':>8}{'WA %':>8}{'macro-F1':>10}{'w-F1':>8}{'epochs':>8}{'train s':>9}"]
@@ -459,7 +517,7 @@ class RunWriter:
 
     def __init__(self, out, kind, config, data, log):
         self.out, self.kind, self.config, self.data, self.log = Path(out), kind, config, data, log
-        self.leaky = config["leaky_file_split"]
+        self.leaky = is_leaky(config)
         self.tag = " LEAKY" if self.leaky else ""
         self.fold_results, self.y_true, self.prob, self.pred_rows, self.histories = [], [], [], [], {}
 
@@ -586,7 +644,7 @@ def run(config, kind, inputs_class, model_info=None, verbose=None, progress=None
     t_start = time.time()
     folder = RunFolder.open(config["out"])
     data = load_run_data(config, progress, log)
-    log(f"{kind}{' LEAKY' if config['leaky_file_split'] else ''}: {len(data.utterances)} files "
+    log(f"{kind}{' LEAKY' if is_leaky(config) else ''}: {len(data.utterances)} files "
         f"({len(data.skipped)} skipped), {len(data.labels)} classes, {len(data.folds)} fold(s) ({config['protocol']}), "
         f"{data.settings.n_frames} frames per clip, copies {', '.join(data.cache.copies) if config['augment'] else 'original'}")
     folder.write_config(config)
@@ -621,8 +679,9 @@ def add_common_arguments(parser):
     parser.add_argument("--corpus", action="append", dest="corpora", metavar="NAME=PATH",
                         help=f"a corpus (repeatable); NAME in {', '.join(corpus_names())}. Default: the demo corpus")
     parser.add_argument("--protocol", choices=list(PROTOCOLS),
-                        help="loso (default), speaker-kfold (--folds k) or split (a fixed speaker split)")
-    parser.add_argument("--folds", type=int, help="k of speaker-kfold (default 5)")
+                        help="loso (default), speaker-kfold (--folds k), split (a fixed speaker split) or file-kfold "
+                             "(LEAKY: k folds over files, speakers shared; to reproduce seed papers' protocol)")
+    parser.add_argument("--folds", type=int, help="k of speaker-kfold or file-kfold (default 5)")
     parser.add_argument("--leaky-file-split", action="store_true", default=None,
                         help="the seed's per-file 70/15/15 split (speakers shared between training and test; "
                              "labelled LEAKY everywhere)")
@@ -638,8 +697,10 @@ def add_common_arguments(parser):
     parser.add_argument("--pooling", choices=list(POOLINGS), help="pooling over time (default mean, the seed's)")
     parser.add_argument("--feature-norm", choices=list(FEATURE_NORMS),
                         help="per-feature BatchNorm of the pooled vector before the head (default none, the seed's)")
-    parser.add_argument("--head", choices=list(HEADS), help="seed (the seed's 1D CNN, default) or mlp (a small "
-                                                            "regularised Dense head)")
+    parser.add_argument("--head", choices=list(HEADS), help="seed (the seed's 1D CNN, default), mlp (a small "
+                                                            "regularised Dense head) or svm (a linear one-vs-one SVM "
+                                                            "fitted by sklearn, C chosen inside the training speakers; "
+                                                            "needs --speaker-norm)")
     parser.add_argument("--compress", choices=list(COMPRESSIONS),
                         help="log: log of the rms and mel values before pooling (default none, the seed's)")
     parser.add_argument("--speaker-norm", action=argparse.BooleanOptionalAction, default=None,

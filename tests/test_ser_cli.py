@@ -117,6 +117,8 @@ def test_leaky_split_is_labelled_everywhere(demo, capsys):
     (["--speaker-norm"], "--freeze all"),  # fine-tuned FINs: the speaker statistics would move every step
     (["--speaker-norm", "--freeze", "all", "--pooling", "attention"], "attention"),
     (["--compress", "sqrt"], "sqrt"),
+    (["--freeze", "all", "--head", "svm"], "--speaker-norm"),  # the SVM is fitted on fixed normalised vectors
+    (["--freeze", "all", "--speaker-norm", "--head", "svm", "--feature-norm", "batchnorm"], "feature_norm"),
 ])
 def test_bad_options_exit_2_naming_the_value(argv, message, capsys):
     with pytest.raises(SystemExit) as exc:

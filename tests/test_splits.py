@@ -72,3 +72,36 @@ def test_bad_fold_arguments():
         assign_splits(us, by="nope")
     with pytest.raises(DataPrepError, match="fractions"):
         assign_splits(us, fractions=(0.5, 0.5, 0.5))
+
+
+def test_file_kfold_is_stratified_and_leaky_by_design():
+    from data_prep.splits import file_kfold, validation_files
+
+    us = _utterances()
+    folds = file_kfold(us, 4, seed=3)
+    tested = np.concatenate([f.test for f in folds])
+    assert sorted(tested) == list(range(len(us)))  # every file tested exactly once
+    for f in folds:
+        assert not set(f.train) & set(f.test)
+        strata = [f"{us[i].corpus}/{us[i].emotion}" for i in f.test]
+        # 4 files per (corpus, emotion) per speaker count: each fold holds a quarter of every stratum, +-1
+        for key in {f"{u.corpus}/{u.emotion}" for u in us}:
+            total = sum(f"{u.corpus}/{u.emotion}" == key for u in us)
+            assert abs(strata.count(key) - total / 4) <= 1
+        shared = {speaker_key(us[i]) for i in f.train} & set(f.test_speakers)
+        assert shared  # the leak the protocol exists to show
+        train, val = validation_files(us, f.train, fraction=0.15, seed=0)
+        assert sorted(np.concatenate([train, val])) == sorted(f.train) and 0 < len(val) < len(f.train) / 4
+    with pytest.raises(DataPrepError, match="k=99"):
+        file_kfold(us, 99)
+
+
+def test_file_kfold_runs_are_labelled_leaky():
+    from ser.training import is_leaky, make_folds, resolve_config
+
+    config = resolve_config({"protocol": "file-kfold", "folds": 3})
+    assert is_leaky(config) and not is_leaky(resolve_config({"protocol": "speaker-kfold"}))
+    plans = make_folds(_utterances(), config)
+    assert len(plans) == 3 and all(len(p.val) for p in plans)
+    for p in plans:  # validation files come from the training part, never from the test part
+        assert not set(p.val) & set(p.test) and not set(p.val) & set(p.train)

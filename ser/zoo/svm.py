@@ -26,58 +26,7 @@ from dataclasses import replace
 import numpy as np
 
 
-#: The C values the inner cross-validation chooses from.
-C_GRID = (1e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 1e-1, 1.0, 10.0)
-#: At most this many speaker groups in the inner cross-validation.
-INNER_FOLDS = 5
-
-
-def _svm(c, kernel="precomputed"):
-    from sklearn.svm import SVC
-
-    return SVC(C=c, kernel=kernel, class_weight="balanced", decision_function_shape="ovr")
-
-
-def choose_c(x, y, groups, grid=C_GRID):
-    """The ``C`` of ``grid`` with the best speaker-grouped inner-CV unweighted accuracy on ``(x, y)``.
-
-    A linear SVM on a precomputed Gram matrix ``x @ x.T``, computed once and shared by every ``C`` and inner fold.
-
-    Parameters
-    ----------
-    x : np.ndarray [shape=(n, dim)]
-        Training rows, already scaled.
-    y : np.ndarray [shape=(n,)]
-    groups : np.ndarray [shape=(n,)]
-        Each row's speaker; rows of one speaker stay in one inner fold.
-
-    Returns
-    -------
-    c : float
-    scores : list of float
-        Inner-CV UA per value of ``grid``.
-    train_scores : list of float
-        Mean accuracy of the inner fits on their own training rows, per value of ``grid``.
-    """
-    from sklearn.metrics import balanced_accuracy_score
-    from sklearn.model_selection import GroupKFold
-
-    n_groups = len(np.unique(groups))
-    if n_groups < 2:
-        nan = [float("nan")] * len(grid)
-        return float(grid[len(grid) // 2]), nan, nan
-    gram = x.astype(np.float64) @ x.T.astype(np.float64)
-    folds = list(GroupKFold(n_splits=min(INNER_FOLDS, n_groups)).split(x, y, groups))
-    scores, train_scores = [], []
-    for c in grid:
-        fold_scores, fold_train = [], []
-        for train, val in folds:
-            model = _svm(c).fit(gram[np.ix_(train, train)], y[train])
-            fold_scores.append(balanced_accuracy_score(y[val], model.predict(gram[np.ix_(val, train)])))
-            fold_train.append(float(np.mean(model.predict(gram[np.ix_(train, train)]) == y[train])))
-        scores.append(float(np.mean(fold_scores)))
-        train_scores.append(float(np.mean(fold_train)))
-    return float(grid[int(np.argmax(scores))]), scores, train_scores
+from ser.svm import C_GRID, choose_c, svc
 
 
 def speaker_normalised(features, cache):
@@ -117,7 +66,7 @@ class SVMFold:
         self.scaler_rows.append(train_rows)
         x_train = scaler.transform(self.x[train_rows])
         c, scores, train_acc = choose_c(x_train, y_train, self.speakers[train_rows])
-        pipeline = make_pipeline(scaler, _svm(c, kernel="linear").fit(x_train, y_train))
+        pipeline = make_pipeline(scaler, svc(c, kernel="linear").fit(x_train, y_train))
         seconds = time.time() - t0
         joblib.dump(pipeline, fold_dir / "model.joblib")
         history = {"loss": [1.0 - s for s in scores], "accuracy": train_acc, "val_accuracy": scores,
