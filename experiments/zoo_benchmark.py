@@ -95,6 +95,17 @@ def bench_zoo(n_files=8, n_classes=7):
             seconds = _seconds_per_clip(lambda y, n: full.predict_on_batch(frames_of(y)[None]), clips)
             result["models"][f"{name} --frontend fin"] = {"params": int(full.count_params()),
                                                          "seconds_per_clip": seconds, "x_real_time": 2.5 / seconds}
+    from ser.model import build_ser_model
+
+    fin_recipes = {  # the FIN model (ser.finetune), frozen closed-form FINs; the SVM's zero weights cost as fitted ones
+        "fin (best: descriptive, log, svm)": dict(pooling="descriptive", compress="log", head="svm", speaker_norm=True),
+        "fin (ours: stats, log, mlp)": dict(pooling="stats", compress="log", head="mlp", speaker_norm=True),
+    }
+    for name, options in fin_recipes.items():
+        model = build_ser_model(n_classes, freeze="all", n_frames=n_frames, seed=0, **options)
+        seconds = _seconds_per_clip(lambda y, n, model=model: model.predict_on_batch(frames_of(y)[None]), clips)
+        result["models"][name] = {"params": int(model.count_params()), "seconds_per_clip": seconds,
+                                  "x_real_time": 2.5 / seconds}
     try:
         from ser.zoo import waveform
     except ImportError:

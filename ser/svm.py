@@ -5,9 +5,9 @@ Two users: ``opensmile_svm`` in the zoo (:mod:`ser.zoo.svm`, sklearn pipelines s
 pooled vectors and written into :class:`ser.layers.OneVsOneSVM`, so the whole model (FINs, pooling, speaker
 normalisation, SVM) is one ``.keras`` file that ``ser.predict`` loads.
 
-Why libsvm's one-vs-one ``SVC`` and not ``LinearSVC`` (one-vs-rest, one weight vector per class): on EMO-DB
-leave-one-speaker-out with descriptive pooling of the closed-form FINs' features (whole utterances, originals),
-the one-vs-one SVM reached 79.9 % UA where ``LinearSVC`` with the same ``C`` reached 71.6 % (README, "ser").
+Why libsvm's one-vs-one ``SVC`` and not ``LinearSVC`` (one-vs-rest, one weight vector per class): in an
+exploratory run on EMO-DB leave-one-speaker-out with descriptive pooling of the closed-form FINs' features (whole
+utterances, originals), the one-vs-one SVM reached about 80 % UA and ``LinearSVC`` with the same ``C`` about 72 %.
 Its decision is not one linear map, but it is a fixed function of 21 (for 7 classes) linear ones, which
 :class:`ser.layers.OneVsOneSVM` computes exactly as sklearn's ``decision_function`` (``"ovr"`` shape).
 """

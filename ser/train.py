@@ -32,7 +32,11 @@ TRAIN_DEFAULTS = {**DEFAULTS, "model": None, "frontend": "librosa", "feature_set
 #: The options only ser.train has (dropped when ``fin`` / ``baseline`` hand over to their own command).
 ZOO_OPTIONS = ("model", "frontend", "feature_set", "optimizer", "lr_decay", "weight_decay")
 #: ser.finetune's own options, taken by ``--model fin`` only.
-FIN_OPTIONS = ("freeze", "init")
+FIN_OPTIONS = ("freeze", "init", "fins", "fin_lr_scale")
+#: ser.baseline's own options, taken by ``--model baseline`` only.
+BASELINE_OPTIONS = ("features",)
+#: Options that belong to one of the two delegated commands.
+DELEGATED_OPTIONS = FIN_OPTIONS + BASELINE_OPTIONS
 FRONTENDS = ("librosa", "fin")
 
 
@@ -48,9 +52,11 @@ def resolve(config):
     if model.inputs in ("finetune", "baseline"):
         return _delegate(model, config)
     config = dict(config)
-    given = [k for k in FIN_OPTIONS if config.pop(k, None) is not None]
+    given = [k for k in DELEGATED_OPTIONS if config.pop(k, None) is not None]
     if given:
-        raise SERError(f"{', '.join('--' + k for k in given)} only apply to --model fin, not {model.name}")
+        owners = ", ".join(f"--{k.replace('_', '-')} (--model {'fin' if k in FIN_OPTIONS else 'baseline'} only)"
+                           for k in given)
+        raise SERError(f"{owners}: not an option of {model.name}")
     frontend = config.get("frontend") or "librosa"
     if frontend not in FRONTENDS:
         raise SERError(f"unknown frontend {frontend!r}; expected one of {', '.join(FRONTENDS)}")
@@ -83,14 +89,14 @@ def _delegate(model, config):
     from ser import baseline, finetune
 
     module = finetune if model.inputs == "finetune" else baseline
-    allowed = FIN_OPTIONS if module is finetune else ()
-    extra = [k for k in (*ZOO_OPTIONS, *FIN_OPTIONS) if k != "model" and k not in allowed
+    allowed = FIN_OPTIONS if module is finetune else BASELINE_OPTIONS
+    extra = [k for k in (*ZOO_OPTIONS, *DELEGATED_OPTIONS) if k != "model" and k not in allowed
              and config.get(k) not in (None, "librosa")]
     if extra:
         raise SERError(f"--model {model.name} runs python -m {module.__name__}; "
                        f"{', '.join('--' + k.replace('_', '-') for k in extra)} do not apply to it")
     return module.resolve({k: v for k, v in config.items() if k not in ZOO_OPTIONS and (k in allowed or
-                                                                                      k not in FIN_OPTIONS)})
+                                                                                      k not in DELEGATED_OPTIONS)})
 
 
 def train(config, **kwargs):
@@ -130,6 +136,9 @@ def build_parser():
     parser.add_argument("--optimizer", choices=list(OPTIMIZERS), help="default: the model's seed's")
     parser.add_argument("--freeze", help="--model fin only: ser.finetune's --freeze (none, all or FEATURE[,FEATURE])")
     parser.add_argument("--init", help="--model fin only: ser.finetune's --init (pretrained or random)")
+    parser.add_argument("--fins", help="--model fin only: ser.finetune's --fins (closed-form, learned or a folder)")
+    parser.add_argument("--fin-lr-scale", type=float, help="--model fin only: ser.finetune's --fin-lr-scale")
+    parser.add_argument("--features", help="--model baseline only: ser.baseline's --features (averaged or frames)")
     add_common_arguments(parser)
     actions = parser._option_string_actions  # the shared help names the FIN model's defaults; here the seed's rule
     actions["--lr"].help = "learning rate of the model's optimizer (default: its seed's)"
@@ -140,7 +149,7 @@ def build_parser():
 
 def main(argv=None):
     """Command line; returns the exit status (0; 1 on a failed run), bad options exit with status 2."""
-    return run_cli(build_parser(), {**TRAIN_DEFAULTS, **dict.fromkeys(FIN_OPTIONS)}, resolve, train, argv)
+    return run_cli(build_parser(), {**TRAIN_DEFAULTS, **dict.fromkeys(DELEGATED_OPTIONS)}, resolve, train, argv)
 
 
 if __name__ == "__main__":

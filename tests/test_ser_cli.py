@@ -307,6 +307,8 @@ def test_the_best_recipe_config_runs_and_its_final_model_predicts(demo, tmp_path
     assert {k: config[k] for k in options if k not in given} == {k: v for k, v in options.items() if k not in given}
     assert config["duration"] == 0.6
     assert (out / "final" / "model.keras").is_file()
+    svm = json.loads((out / "final" / "svm.json").read_text())  # the SVM head: C chosen on the training speakers
+    assert svm["C"] in svm["grid"] and len(svm["inner_cv_ua"]) == len(svm["grid"])
     good = sorted(demo["root"].glob("Actor_01/*.wav"))[:2]
     capsys.readouterr()
     assert ser_predict.main([*map(str, good), "--model", str(out), "--json"]) == 0

@@ -31,7 +31,7 @@ def _config(demo, *extra):
     from ser.training import config_from_args
 
     return ser_train.resolve(config_from_args(parser, args, {**ser_train.TRAIN_DEFAULTS,
-                                                             **dict.fromkeys(ser_train.FIN_OPTIONS)}))
+                                                             **dict.fromkeys(ser_train.DELEGATED_OPTIONS)}))
 
 
 def _check_run(out, n_folds=2):
@@ -79,20 +79,23 @@ def test_fin_and_baseline_rows_run_their_own_commands(demo, monkeypatch, model, 
     target = importlib.import_module(f"ser.{module}")
     calls = []
     monkeypatch.setattr(target, job, lambda config, **kwargs: calls.append(config))
-    extra = ["--freeze", "all"] if model == "fin" else []
+    extra = ["--freeze", "all", "--fins", "learned"] if model == "fin" else ["--features", "frames"]
     assert ser_train.main(_args(demo, demo["base"] / model, "--model", model, *extra)) == 0
     (config,) = calls
     assert "model" not in config and config["out"] == str(demo["base"] / model)
     assert config == target.resolve(dict(config))  # a configuration of that command
     if model == "fin":
-        assert config["freeze"] == "all"
+        assert config["freeze"] == "all" and config["fins"] == "learned"
+    else:
+        assert config["features"] == "frames"
 
 
 @pytest.mark.parametrize(("extra", "message"), [
     (["--model", "ps_ac1d_fif", "--frontend", "fin"], "--frontend fin is not available for ps_ac1d_fif"),
     (["--model", "opensmile_svm"], "opensmile_svm needs --feature-set"),
     (["--model", "crema_cnn1d", "--feature-set", "compare"], "--feature-set is for opensmile_svm only"),
-    (["--model", "crema_cnn1d", "--freeze", "all"], "--freeze only apply to --model fin"),
+    (["--model", "crema_cnn1d", "--freeze", "all"], "--freeze (--model fin only): not an option of crema_cnn1d"),
+    (["--model", "fin", "--features", "frames"], "--features do not apply to it"),
     (["--model", "baseline", "--frontend", "fin"], "--frontend do not apply to it"),
     (["--model", "nope"], "invalid choice: 'nope'"),
 ])
