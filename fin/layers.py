@@ -497,6 +497,12 @@ class TunedChromaFilterbank(_InitLayer):
     histogram edge ``k`` of :class:`TuningEstimate` (100 banks at resolution 0.01: 1.23 M weights, 4.9 MB).
     Frame ``b`` is projected with bank ``index[b]``; the selected bank gets the gradient.
 
+    How: every frame is projected with all banks in one matmul, ``(batch, n_bins) @ (n_bins, 12 * n_tunings)``, and a
+    one-hot of ``index`` keeps its own 12 values. Gathering a ``(n_bins, 12)`` bank per frame instead moves 12,300
+    values per frame and scatters its gradient back bank by bank: on 1,728 EMO-DB frames (99 distinct tunings) the
+    chroma FIN's training step took 2.5x as long and its forward pass 1.6x as long that way (one run on the 2-core
+    machine). Static shapes, so XLA, TFLite and ONNX take it as they took the gather.
+
     Input: a list ``[magnitudes (batch, n_bins), index (batch,) int]``; output ``(batch, 12)``.
     """
 
@@ -520,8 +526,11 @@ class TunedChromaFilterbank(_InitLayer):
 
     def call(self, inputs):
         magnitudes, index = inputs
-        selected = ops.take(self.banks, ops.cast(index, "int32"), axis=0)  # (batch, n_bins, 12)
-        return ops.einsum("bf,bfc->bc", magnitudes, selected)
+        n_tunings, n_bins = self.banks.shape[0], self.banks.shape[1]
+        every_bank = ops.reshape(ops.transpose(self.banks, (1, 0, 2)), (n_bins, n_tunings * 12))
+        projected = ops.reshape(ops.matmul(magnitudes, every_bank), (-1, n_tunings, 12))
+        own = ops.one_hot(ops.cast(index, "int32"), n_tunings, dtype=projected.dtype)  # (batch, n_tunings)
+        return ops.sum(projected * own[:, :, None], axis=1)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0], 12)
