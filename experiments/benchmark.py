@@ -268,7 +268,9 @@ def bench_ser_train(n_files=12, seconds=20.0, batch_size=64):
     (framed clips in, no XLA, every frame: what ``ser.finetune`` did before), the exact fast path (clips in, framed
     in the graph, XLA) and the fast path with ``frame_stride`` 4 without and with XLA (``ser.finetune``'s default: XLA
     except with the seed's CNN head). Each for the seed's recipe (mean
-    pooling, the seed's head) and ours (statistics pooling of log energies, MLP head).
+    pooling, the seed's head) and ours (statistics pooling of log energies, MLP head). Then, where the time goes:
+    each closed-form FIN's training step and forward pass alone on the frames of one batch at stride 4
+    (``per_fin``).
     """
     import keras
 
@@ -319,7 +321,31 @@ def bench_ser_train(n_files=12, seconds=20.0, batch_size=64):
             ms = 1000 * (time.perf_counter() - t0) / (steps * batch_size)
             result["paths"][f"{recipe}: {path}"] = {"ms_per_clip": ms, "ratio_to_librosa": ms / result["librosa_ms_per_clip"],
                                                     "first_step_seconds": compile_s, "steps": steps}
+    result["per_fin"] = _fin_step_costs(clip_frames(batch_clips, settings.n_frames)[:, ::4].reshape(-1, 2048))
     return result
+
+
+def _fin_step_costs(frames, repeat=3):
+    """Where a fine-tuning step goes: per closed-form FIN, the seconds of a forward pass and of a training step
+    (forward and gradient of a squared-output loss) on ``frames`` (a batch at frame stride 4), in ``tf.function``."""
+    import tensorflow as tf
+
+    from ser.model import load_fins
+
+    x = tf.constant(np.asarray(frames, dtype=np.float32))
+    out = {}
+    for name, fin in load_fins("pretrained", seed=0, family="closed-form").items():
+        @tf.function
+        def step(x, fin=fin):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(tf.square(fin(x, training=True)))
+            return tape.gradient(loss, fin.trainable_weights)
+
+        forward = tf.function(lambda x, fin=fin: fin(x, training=False))
+        t_step, _ = _timed(lambda: step(x), repeat=repeat)
+        t_forward, _ = _timed(lambda: forward(x), repeat=repeat)
+        out[name] = {"frames": int(x.shape[0]), "train_step_seconds": t_step, "forward_seconds": t_forward}
+    return out
 
 
 def format_ser_train(r):
@@ -329,6 +355,9 @@ def format_ser_train(r):
     for name, p in r["paths"].items():
         lines.append(f"  {name:<62}{p['ms_per_clip']:>8.1f} ms {p['ratio_to_librosa']:>5.1f}x   (first step "
                      f"{p['first_step_seconds']:.0f} s)")
+    for name, f in r.get("per_fin", {}).items():
+        lines.append(f"  {name + ' FIN alone, ' + str(f['frames']) + ' frames:':<40} training step "
+                     f"{1000 * f['train_step_seconds']:7.0f} ms, forward {1000 * f['forward_seconds']:6.0f} ms")
     return "\n".join(lines)
 
 
