@@ -327,34 +327,45 @@ class MeanPooling(keras.layers.Layer):
         return (shape[0], shape[-1])
 
 
-@keras.saving.register_keras_serializable(package="ser")
-class StatisticsPooling(keras.layers.Layer):
-    """Mean and standard deviation over the frames, ``(batch, n_frames, dim) -> (batch, 2 * dim)``.
-
-    Called on ``[x, mask]``, over the frames where ``mask`` is 1.
+class _StatisticPooling(keras.layers.Layer):
+    """Base of the poolings that are a fixed function of the frames: ``pool(x, mask, eps)`` with ``factor`` values
+    per feature, over the frames where ``mask`` is 1 when called on ``[x, mask]``.
 
     Parameters
     ----------
     eps : float
-        Added to the variance before the square root (a finite gradient for constant features).
+        Added to variances before square roots (a finite gradient for constant features).
     """
+
+    factor = 1
 
     def __init__(self, eps=1e-6, **kwargs):
         super().__init__(**kwargs)
         self.eps = float(eps)
 
+    @staticmethod
+    def pool(x, mask, eps):
+        raise NotImplementedError
+
     def call(self, inputs):
         x, mask = _unpack(inputs)
-        return statistics_pool(x, mask, self.eps)
+        return self.pool(x, mask, self.eps)
 
     def compute_output_shape(self, input_shape):
         shape = _shape(input_shape)
-        return (shape[0], 2 * shape[-1])
+        return (shape[0], self.factor * shape[-1])
 
     def get_config(self):
-        config = super().get_config()
-        config.update(eps=self.eps)
-        return config
+        return {**super().get_config(), "eps": self.eps}
+
+
+@keras.saving.register_keras_serializable(package="ser")
+class StatisticsPooling(_StatisticPooling):
+    """Mean and standard deviation over the frames, ``(batch, n_frames, dim) -> (batch, 2 * dim)``
+    (:func:`statistics_pool`)."""
+
+    factor = 2
+    pool = staticmethod(statistics_pool)
 
 
 @keras.saving.register_keras_serializable(package="ser")
@@ -406,49 +417,20 @@ class AttentionPooling(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="ser")
-class FunctionalsPooling(keras.layers.Layer):
-    """Mean, standard deviation, minimum and maximum over the frames, ``(batch, n_frames, dim) -> (batch, 4 * dim)``.
+class FunctionalsPooling(_StatisticPooling):
+    """Mean, standard deviation, minimum and maximum over the frames, ``(batch, n_frames, dim) -> (batch, 4 * dim)``
+    (:func:`functionals_pool`)."""
 
-    Called on ``[x, mask]``, over the frames where ``mask`` is 1 (:func:`functionals_pool`).
-    """
-
-    def __init__(self, eps=1e-6, **kwargs):
-        super().__init__(**kwargs)
-        self.eps = float(eps)
-
-    def call(self, inputs):
-        x, mask = _unpack(inputs)
-        return functionals_pool(x, mask, self.eps)
-
-    def compute_output_shape(self, input_shape):
-        shape = _shape(input_shape)
-        return (shape[0], 4 * shape[-1])
-
-    def get_config(self):
-        return {**super().get_config(), "eps": self.eps}
+    factor = 4
+    pool = staticmethod(functionals_pool)
 
 
 @keras.saving.register_keras_serializable(package="ser")
-class DescriptivePooling(keras.layers.Layer):
-    """Fifteen functionals per feature over the frames (:func:`descriptive_pool`): ``dim -> 15 * dim``.
+class DescriptivePooling(_StatisticPooling):
+    """Fifteen functionals per feature over the frames (:func:`descriptive_pool`): ``dim -> 15 * dim``."""
 
-    Called on ``[x, mask]``, over the frames where ``mask`` is 1.
-    """
-
-    def __init__(self, eps=1e-6, **kwargs):
-        super().__init__(**kwargs)
-        self.eps = float(eps)
-
-    def call(self, inputs):
-        x, mask = _unpack(inputs)
-        return descriptive_pool(x, mask, self.eps)
-
-    def compute_output_shape(self, input_shape):
-        shape = _shape(input_shape)
-        return (shape[0], len(DESCRIPTIVE_FUNCTIONALS) * shape[-1])
-
-    def get_config(self):
-        return {**super().get_config(), "eps": self.eps}
+    factor = len(DESCRIPTIVE_FUNCTIONALS)
+    pool = staticmethod(descriptive_pool)
 
 
 @keras.saving.register_keras_serializable(package="ser")
