@@ -12,6 +12,9 @@ Its decision is not one linear map, but it is a fixed function of 21 (for 7 clas
 :class:`ser.layers.OneVsOneSVM` computes exactly as sklearn's ``decision_function`` (``"ovr"`` shape).
 """
 
+import json
+from dataclasses import replace
+
 import numpy as np
 
 
@@ -92,8 +95,6 @@ def ovo_weights(model, scaler, n_classes):
     """
     classes = [int(c) for c in model.classes_]
     coef = np.asarray(model.coef_, dtype=np.float64)
-    if hasattr(coef, "toarray"):
-        coef = coef.toarray()
     fitted = {pair: k for k, pair in enumerate(pair_index(len(classes)))}
     dim = coef.shape[1]
     scale = np.asarray(scaler.scale_, dtype=np.float64)
@@ -140,3 +141,21 @@ def fit_svm_head(head, x, y, groups, n_classes):
     kernel, bias = ovo_weights(model, scaler, n_classes)
     head.get_layer("emotion").set_weights([kernel, bias])
     return {"C": c, "grid": list(C_GRID), "inner_cv_ua": scores, "train_accuracy": train_acc}
+
+
+def without_validation(plan):
+    """``plan`` with its validation files joined to training: an SVM has no early stopping to feed."""
+    return replace(plan, train=np.concatenate([plan.train, plan.val]).astype(int), val=np.zeros(0, dtype=int))
+
+
+def write_fold_record(fold_dir, info):
+    """Write a fold's ``history.csv`` (inner-CV UA and training accuracy per ``C``) and ``svm.json`` (``info``, as
+    :func:`fit_svm_head` returns it); returns the history in the form :class:`ser.training.FoldOutcome` keeps."""
+    from data_prep.atomic import atomic_write_text
+
+    rows = zip(info["grid"], info["inner_cv_ua"], info["train_accuracy"])
+    atomic_write_text(fold_dir / "history.csv",
+                      "C,inner_cv_ua,train_accuracy\n" + "".join(f"{c},{u:.5f},{a:.5f}\n" for c, u, a in rows))
+    atomic_write_text(fold_dir / "svm.json", json.dumps(info, indent=2) + "\n")
+    return {"loss": [1.0 - u for u in info["inner_cv_ua"]], "accuracy": info["train_accuracy"],
+            "val_accuracy": info["inner_cv_ua"], "C": info["grid"]}

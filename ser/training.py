@@ -37,7 +37,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -438,7 +438,6 @@ class FoldTrainer:
             outcome.prob = fit_model.predict(test["x"], batch_size=config["batch_size"], verbose=0)
         return outcome
 
-
     def _fit_svm(self, plan, fold_dir):
         """``head="svm"``: fit the SVM head by sklearn on the training rows' speaker-normalised pooled vectors.
 
@@ -447,10 +446,10 @@ class FoldTrainer:
         """
         from data_prep.splits import speaker_key
         from fin.runs import save_model
-        from ser.svm import fit_svm_head
+        from ser.svm import fit_svm_head, without_validation, write_fold_record
 
         config, cache, inputs, y_all = self.config, self.data.cache, self.inputs, self.data.y
-        plan = replace(plan, train=np.concatenate([plan.train, plan.val]).astype(int), val=np.zeros(0, dtype=int))
+        plan = without_validation(plan)
         train_rows = cache.rows(plan.train, self.train_copies)
         y_train = y_all[cache.source[train_rows]]
         speakers = np.array([speaker_key(cache.utterances[i]) for i in cache.source[train_rows]])
@@ -461,14 +460,7 @@ class FoldTrainer:
         seconds = time.time() - t0
         inputs.finalize(model, train_rows)
         save_model(model, fold_dir / "model.keras")
-        with open(fold_dir / "history.csv", "w") as f:
-            f.write("C,inner_cv_ua,train_accuracy\n")
-            f.writelines(f"{c},{u:.5f},{a:.5f}\n" for c, u, a in zip(info["grid"], info["inner_cv_ua"],
-                                                                       info["train_accuracy"]))
-        _write_json(fold_dir / "svm.json", info)
-        history = {"loss": [1.0 - u for u in info["inner_cv_ua"]], "accuracy": info["train_accuracy"],
-                   "val_accuracy": info["inner_cv_ua"], "C": info["grid"]}
-        outcome = FoldOutcome(plan, train_rows, len(info["grid"]), seconds, history)
+        outcome = FoldOutcome(plan, train_rows, len(info["grid"]), seconds, write_fold_record(fold_dir, info))
         if len(plan.test):
             test_rows = cache.rows(plan.test)
             outcome.test_rows, outcome.y_test = test_rows, y_all[cache.source[test_rows]]

@@ -19,14 +19,11 @@ calibrated), and the learning-curve plot shows, per C of the grid (x axis), the 
 inner fits' training accuracy. Each fold's fitted pipeline is saved as ``model.joblib``; ``ser.predict`` does not load it.
 """
 
-import json
 import time
-from dataclasses import replace
 
 import numpy as np
 
-
-from ser.svm import C_GRID, choose_c, svc
+from ser.svm import C_GRID, choose_c, svc, without_validation, write_fold_record
 
 
 def speaker_normalised(features, cache):
@@ -56,8 +53,7 @@ class SVMFold:
         from ser.training import FoldOutcome
 
         cache, y_all = self.data.cache, self.data.y
-        # the SVM trains on every training speaker (nothing to stop early): the validation files join training
-        plan = replace(plan, train=np.concatenate([plan.train, plan.val]).astype(int), val=np.zeros(0, dtype=int))
+        plan = without_validation(plan)  # the SVM trains on every training speaker: nothing to stop early
         train_rows = cache.rows(plan.train, self.copies)
         test_rows = cache.rows(plan.test)
         y_train = y_all[cache.source[train_rows]]
@@ -69,12 +65,8 @@ class SVMFold:
         pipeline = make_pipeline(scaler, svc(c, kernel="linear").fit(x_train, y_train))
         seconds = time.time() - t0
         joblib.dump(pipeline, fold_dir / "model.joblib")
-        history = {"loss": [1.0 - s for s in scores], "accuracy": train_acc, "val_accuracy": scores,
-                   "C": list(C_GRID)}
-        with open(fold_dir / "history.csv", "w") as f:
-            f.write("C,inner_cv_ua,train_accuracy\n")
-            f.writelines(f"{v},{s:.5f},{a:.5f}\n" for v, s, a in zip(C_GRID, scores, train_acc))
-        (fold_dir / "svm.json").write_text(json.dumps({"C": c, "grid": list(C_GRID), "inner_cv_ua": scores}) + "\n")
+        history = write_fold_record(fold_dir, {"C": c, "grid": list(C_GRID), "inner_cv_ua": scores,
+                                               "train_accuracy": train_acc})
         outcome = FoldOutcome(plan, train_rows, len(C_GRID), seconds, history)
         if len(plan.test):
             decision = pipeline.decision_function(self.x[test_rows])
