@@ -239,20 +239,24 @@ def factorised_rdft(frames, stage1, twiddle, stage2, n_bins):
     """
     n1, n2 = stage1.shape[1], twiddle.shape[2]
     k2 = stage2.shape[2]
-    x = ops.reshape(frames, (-1, n1, n2))  # x[b, n1, n2] = frame[b, N2 * n1 + n2]
-    # stage 1, real input: one matmul gives the real (first N1 rows) and imaginary parts
-    a = ops.matmul(ops.concatenate([stage1[0], stage1[1]], axis=0), x)  # (batch, 2 * N1, N2)
-    a_re, a_im = a[:, :n1], a[:, n1:]
-    t_re = a_re * twiddle[0] - a_im * twiddle[1]
-    t_im = a_re * twiddle[1] + a_im * twiddle[0]
-    # stage 2, complex times complex as one real matmul: [t_re, t_im] @ [[F2r, F2i], [-F2i, F2r]]
-    f2 = ops.concatenate(
-        [ops.concatenate([stage2[0], stage2[1]], axis=1), ops.concatenate([-stage2[1], stage2[0]], axis=1)], axis=0
-    )
-    y = ops.matmul(ops.concatenate([t_re, t_im], axis=-1), f2)  # (batch, N1, 2 * K2), y[b, k1, (re|im, k2)]
+    # The layout keeps every large tensor in a matmul and no elementwise pass over it (a CPU runs those without
+    # fusion: the twiddle products on (batch, N1, N2) cost as much as both DFT stages, forward and backward).
+    # Stage 1, real input, as one 2D matmul: rows (real|imag, k1), columns (frame b, n2).
+    batch = ops.shape(frames)[0]  # named, not -1, in the reshapes: TFLite cannot infer a -1 that is not leading
+    x = ops.reshape(ops.transpose(ops.reshape(frames, (batch, n1, n2)), (1, 0, 2)), (n1, batch * n2))  # x[n1, (b, n2)]
+    a = ops.matmul(ops.concatenate([stage1[0], stage1[1]], axis=0), x)  # (2 * N1, batch * N2)
+    a = ops.reshape(ops.transpose(ops.reshape(a, (2, n1, batch, n2)), (1, 2, 0, 3)), (n1, batch, 2 * n2))  # a[k1, b, (re|im, n2)]
+    # The twiddles scale the rows of stage 2, one (N2, K2) complex matrix per k1: G[k1] = diag(W[k1]) F2, a small
+    # (N1, N2, K2) product; complex times complex as one real matmul [a_re, a_im] @ [[G_re, G_im], [-G_im, G_re]].
+    w_re, w_im = twiddle[0][:, :, None], twiddle[1][:, :, None]
+    f_re, f_im = stage2[0][None], stage2[1][None]
+    g_re = w_re * f_re - w_im * f_im
+    g_im = w_re * f_im + w_im * f_re
+    g = ops.concatenate([ops.concatenate([g_re, g_im], axis=2), ops.concatenate([-g_im, g_re], axis=2)], axis=1)
+    y = ops.matmul(a, g)  # (N1, batch, 2 * K2), y[k1, b, (re|im, k2)]
     # natural order k = k1 + N1 * k2: put k2 before k1, flatten, keep the first n_bins
-    y = ops.transpose(ops.reshape(y, (-1, n1, 2, k2)), (0, 2, 3, 1))
-    y = ops.reshape(y, (-1, 2, k2 * n1))[:, :, :n_bins]
+    y = ops.transpose(ops.reshape(y, (n1, batch, 2, k2)), (1, 2, 3, 0))
+    y = ops.reshape(y, (batch, 2, k2 * n1))[:, :, :n_bins]
     return y[:, 0], y[:, 1]
 
 
