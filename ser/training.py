@@ -13,6 +13,11 @@ One run:
    validation loss (best weights restored), then predicts the test part;
 5. writes per-fold results and the metrics pooled over all test folds.
 
+A run killed part way (a long fine-tuning run on a CPU) goes on where it stopped with ``--resume`` and the same
+``--out`` and options: every fold whose ``outcome.npz`` was written (the fold's last file, written atomically once
+its model and predictions are saved) is read back instead of trained; a run folder whose ``config.yaml`` differs
+in an option that changes results is refused, naming the options.
+
 What a model sees (raw frames, cached frozen-FIN outputs, librosa frame features or librosa clip features) is an
 input kind of :mod:`ser.inputs`.
 
@@ -25,7 +30,8 @@ Outputs in ``out``::
     ser_model.json       what ser.predict needs: kind, labels, clip settings, model files
     confusion.png/.json  pooled confusion matrix
     learning_curves.png/.json, predictions.csv
-    folds/<name>/        metrics.json, history.csv, model.keras, confusion.png/.json, learning_curves.png/.json
+    folds/<name>/        metrics.json, history.csv, model.keras, confusion.png/.json, learning_curves.png/.json,
+                         outcome.npz (the test predictions and what trained: what --resume reads back)
     final/               with final_model: model.keras and history.csv of one model trained on every speaker
                          (validation speakers aside for early stopping); ser.predict uses it
 """
@@ -85,7 +91,11 @@ DEFAULTS = {
     "out": None,
     "strategy": "default",
     "seed": 0,
+    "resume": False,  # go on with a killed run in the same out folder: finished folds are read back
 }
+
+#: Options that do not change a run's results: a resumed run may differ from the first in these.
+RESUME_FREE = ("resume", "out", "workers", "cache_dir", "strategy")
 
 
 @dataclass(frozen=True)
@@ -365,6 +375,52 @@ class FoldOutcome:
     prob: np.ndarray = None
 
 
+def save_outcome(fold_dir, outcome):
+    """Write ``fold_dir/outcome.npz``: the fold's test predictions and what trained (atomic; a fold's last file)."""
+    from data_prep.atomic import atomic_write
+
+    plan = outcome.plan
+    arrays = {"name": np.array(plan.name), "train": plan.train, "val": plan.val, "test": plan.test,
+              "train_rows": outcome.train_rows, "epochs": np.array(outcome.epochs), "seconds": np.array(outcome.seconds)}
+    if outcome.prob is not None:
+        arrays.update(test_rows=outcome.test_rows, y_test=outcome.y_test, prob=outcome.prob)
+    atomic_write(Path(fold_dir) / "outcome.npz", lambda tmp: np.savez(tmp, **arrays))
+
+
+def load_outcome(fold_dir, plan):
+    """The :class:`FoldOutcome` saved in ``fold_dir`` for ``plan``, or ``None`` if there is none or it is of
+    another plan (other training, validation or test files)."""
+    from ser import plots
+
+    path = Path(fold_dir) / "outcome.npz"
+    if not path.exists() or not (Path(fold_dir) / "model.keras").exists():
+        return None
+    with np.load(path) as f:
+        same = str(f["name"]) == plan.name and all(np.array_equal(f[k], getattr(plan, k)) for k in ("train", "val", "test"))
+        if not same:
+            return None
+        outcome = FoldOutcome(plan, f["train_rows"], int(f["epochs"]), float(f["seconds"]),
+                              plots.read_history(Path(fold_dir) / "history.csv"))
+        if "prob" in f:
+            outcome.test_rows, outcome.y_test, outcome.prob = f["test_rows"], f["y_test"], f["prob"]
+    return outcome
+
+
+def check_resumable(out, config):
+    """Refuse to resume into ``out`` if its ``config.yaml`` differs from ``config`` in an option that changes results."""
+    import yaml
+
+    path = Path(out) / "config.yaml"
+    if not path.exists():
+        return
+    before = yaml.safe_load(path.read_text()) or {}
+    differ = sorted(k for k in set(before) | set(config) if k not in RESUME_FREE and before.get(k) != config.get(k))
+    if differ:
+        raise SERError(f"--resume: {path} was written with other options ({', '.join(differ)}: "
+                       + "; ".join(f"{k} {before.get(k)!r} there, {config.get(k)!r} now" for k in differ[:4])
+                       + "); resume with the same options, or choose another --out")
+
+
 class FoldTrainer:
     """Trains a fresh model per fold and predicts its test part.
 
@@ -634,6 +690,8 @@ def run(config, kind, inputs_class, model_info=None, verbose=None, progress=None
     verbose = (1 if sys.stdout.isatty() else 2) if verbose is None else verbose
     progress = sys.stderr.isatty() if progress is None else progress
     t_start = time.time()
+    if config.get("resume"):
+        check_resumable(config["out"], config)
     folder = RunFolder.open(config["out"])
     data = load_run_data(config, progress, log)
     log(f"{kind}{' LEAKY' if is_leaky(config) else ''}: {len(data.utterances)} files "
@@ -651,7 +709,13 @@ def run(config, kind, inputs_class, model_info=None, verbose=None, progress=None
         final = plan.name == "final" and not len(plan.test)
         fold_dir = folder.write_dir / "final" if final else folder.write_dir / "folds" / plan.name
         fold_dir.mkdir(parents=True, exist_ok=True)
-        writer.add(trainer.fit(plan, fold_dir), fold_dir)
+        outcome = load_outcome(fold_dir, plan) if config.get("resume") else None
+        if outcome is None:
+            outcome = trainer.fit(plan, fold_dir)
+            save_outcome(fold_dir, outcome)
+        else:
+            log(f"fold {plan.name}: read back from {fold_dir} (--resume)")
+        writer.add(outcome, fold_dir)
     if folder.discard_scratch():
         data.cache.close()
         return None
@@ -718,6 +782,9 @@ def add_common_arguments(parser):
     parser.add_argument("--config", help="YAML file of defaults (option names as in config.yaml); flags override it")
     parser.add_argument("--strategy", choices=list(STRATEGIES), help="tf.distribute strategy (default: default)")
     parser.add_argument("--seed", type=int, help="random seed (default 0)")
+    parser.add_argument("--resume", action="store_true", default=None,
+                        help="go on with a killed run in the same --out with the same options: folds that finished "
+                             "(folds/<name>/outcome.npz) are read back, the others trained")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines and no progress bars")
 
 
@@ -748,6 +815,8 @@ def run_cli(parser, defaults, resolve, job, argv=None):
     try:
         config = resolve(config)
         check_protocol(config)
+        if config.get("resume"):
+            check_resumable(config["out"], config)
     except SERError as err:
         parser.error(str(err))
     quiet = {"verbose": 0, "progress": False} if args.quiet else {}

@@ -318,3 +318,28 @@ def test_the_best_recipe_config_runs_and_its_final_model_predicts(demo, tmp_path
 
 def config_labels(out):
     return json.loads((out / "ser_model.json").read_text())["labels"]
+
+
+def test_a_killed_run_resumes_from_its_finished_folds(demo, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert ser_baseline.main(_args(demo, out)) == 0
+    first = json.loads((out / "metrics.json").read_text())
+    folds = sorted(p for p in (out / "folds").iterdir())
+    assert len(folds) == 3 and all((p / "outcome.npz").is_file() for p in folds)
+    # as if killed while training the last fold: its outcome.npz and the pooled outputs were never written
+    (folds[-1] / "outcome.npz").unlink()
+    (out / "metrics.json").unlink()
+    capsys.readouterr()
+    assert ser_baseline.main(_args(demo, out, "--resume")) == 0
+    log = capsys.readouterr().out
+    assert log.count("read back from") == 2 and f"fold {folds[-1].name}: read back" not in log
+    again = json.loads((out / "metrics.json").read_text())
+    assert [f["name"] for f in again["folds"]] == [f["name"] for f in first["folds"]]
+    for a, b in zip(first["folds"][:2], again["folds"][:2]):  # read back, not retrained: the same record
+        assert a == b
+    assert (folds[-1] / "outcome.npz").is_file()
+    # other options than the run folder's: refused before any work, naming the option
+    with pytest.raises(SystemExit) as exit_info:
+        ser_baseline.main(_args(demo, out, "--resume", "--lr", "0.01"))
+    assert exit_info.value.code == 2
+    assert "lr 0.0005 there, 0.01 now" in capsys.readouterr().err
