@@ -139,6 +139,7 @@ def bench_fin(n_files=12, batch_size=1024, repeat=3):
     import fin
     from data_prep.audio import load_audio
     from data_prep.targets import FEATURES, frame_signal, targets_from_frames
+    from fin.stack import stack_fins
 
     frames = np.concatenate([frame_signal(load_audio(p)) for p in benchmark_files(n_files)])
     n = len(frames)
@@ -172,6 +173,17 @@ def bench_fin(n_files=12, batch_size=1024, repeat=3):
     t, _ = _timed(lambda: together.predict(frames, batch_size=batch_size, verbose=0), repeat)
     result["together_predict_fps"] = n / t
     result["together_predict_ratio_to_librosa"] = (n / t) / (n / t_librosa)
+    # the same five with the layers they have in common computed once (fin.stack: one window and DFT for chroma,
+    # mfcc and mel, one mel filter bank for mfcc and mel), the same outputs
+    shared = stack_fins(presets)
+    result["shared_layers"] = [layer.name for layer in shared.layers if not isinstance(layer, keras.layers.InputLayer)]
+    for path, run in (("tf_function", runner(shared)),
+                      ("xla", lambda f=tf.function(lambda b: shared(b, training=False), jit_compile=True,
+                                                    reduce_retracing=True): [f(tf.constant(b)) for b in batches]),
+                      ("predict", lambda: shared.predict(frames, batch_size=batch_size, verbose=0))):
+        t, _ = _timed(run, repeat)
+        result[f"shared_{path}_fps"] = n / t
+        result[f"shared_{path}_ratio_to_librosa"] = (n / t) / (n / t_librosa)
     return result
 
 
@@ -186,6 +198,12 @@ def format_fin(r):
                      f"{r['together_xla_ratio_to_librosa']:.2f}x")
         lines.append(f"  {'  ... model.predict':<22}{r['together_predict_fps']:>12,.0f} frames/s   "
                      f"{r['together_predict_ratio_to_librosa']:.2f}x")
+    if "shared_xla_fps" in r:
+        lines.append(f"  {'five, shared front end':<22}{r['shared_tf_function_fps']:>12,.0f} frames/s   "
+                     f"{r['shared_tf_function_ratio_to_librosa']:.2f}x   (fin.stack_fins: layers in common computed once)")
+        for path, label in (("xla", "XLA tf.function"), ("predict", "model.predict")):
+            lines.append(f"  {'  ... ' + label:<22}{r[f'shared_{path}_fps']:>12,.0f} frames/s   "
+                         f"{r[f'shared_{path}_ratio_to_librosa']:.2f}x")
     return "\n".join(lines)
 
 

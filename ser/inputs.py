@@ -263,13 +263,14 @@ class FINFeatureInputs(FixedFrameInputs):
     kind = "fin_features"
 
     def frame_features(self):
-        from ser.model import build_fin_stack, fin_digest, load_fins
+        from ser.model import build_fin_stack, build_shared_fin_stack, fin_digest, load_fins
 
         c = self.config
-        stack = build_fin_stack(load_fins(c["init"], seed=c["seed"], family=c.get("fins", "closed-form")),
-                                self.cache.settings.n_frames)
-        self.digest = fin_digest(stack)
-        return fin_features(self.cache, stack, self.digest, progress=self.progress)
+        fins = load_fins(c["init"], seed=c["seed"], family=c.get("fins", "closed-form"))
+        self.digest = fin_digest(build_fin_stack(fins, self.cache.settings.n_frames))
+        # computed with the FINs' layers in common once (the same outputs up to round-off, faster)
+        shared = build_shared_fin_stack(fins, self.cache.settings.n_frames)
+        return fin_features(self.cache, shared, self.digest, progress=self.progress)
 
     def build(self, n_classes, seed):
         from ser.model import build_ser_model, fin_digest, head_model

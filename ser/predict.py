@@ -106,6 +106,10 @@ class Predictor:
         self.speaker_norm = bool(self.info.get("speaker_norm"))
         if self.speaker_norm:
             self._parts = [self._split(m) for m in self.models]
+        from ser.model import inference_model
+
+        # what runs: the FINs' layers in common (window, DFT, mel filter bank) computed once, the same outputs
+        self._run = [inference_model(m) for m in self.models]
 
     @staticmethod
     def _split(model):
@@ -116,8 +120,10 @@ class Predictor:
             import keras
 
             from ser.layers import FrameMask
+            from ser.model import build_shared_fin_stack, get_fins
 
-            classifier, stack = model.get_layer("classifier"), model.get_layer("fin_stack")
+            classifier = model.get_layer("classifier")
+            stack = build_shared_fin_stack(get_fins(model), model.input_shape[1])  # the layers in common once
             frames = keras.Input(shape=model.input_shape[1:], name="frames")
             features = stack(frames)
             inputs = [features, FrameMask(name="frame_mask")(frames)] if len(classifier.inputs) == 2 else features
@@ -181,7 +187,7 @@ class Predictor:
         for start in range(0, len(clips), batch_size):
             x = self._inputs(clips[start : start + batch_size])
             # predict_on_batch runs Keras' compiled predict function: far less per-call overhead than eager calls
-            out.append(np.mean([np.asarray(m.predict_on_batch(x)) for m in self.models], axis=0))
+            out.append(np.mean([np.asarray(m.predict_on_batch(x)) for m in self._run], axis=0))
         return np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)
 
 
