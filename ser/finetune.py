@@ -7,7 +7,7 @@
         [--protocol loso|speaker-kfold|split|file-kfold] [--folds K] [--epochs N] [--batch-size B] [--lr LR] [--out DIR]
         [--config FILE.yaml] [--strategy default|mirrored|multiworker] [--leaky-file-split] [--max-files N] [--seed S]
         [--pooling mean|stats|attention|functionals|descriptive] [--compress none|log] [--deltas]
-        [--temporal none|conv|gru] [--speaker-norm] [--head seed|mlp|svm] [--final-model]
+        [--temporal none|conv|gru] [--speaker-norm] [--head seed|mlp|svm] [--final-model] [--resume]
 
 The seed's three variants are ``--freeze none`` (fine-tuned FINs), ``--freeze all`` (frozen FINs) and
 ``--freeze none --init random`` (the same architecture learned from scratch); ``--freeze mel,mfcc`` freezes some.
