@@ -375,31 +375,35 @@ class FoldOutcome:
     prob: np.ndarray = None
 
 
-def save_outcome(fold_dir, outcome):
-    """Write ``fold_dir/outcome.npz``: the fold's test predictions and what trained (atomic; a fold's last file)."""
+def save_outcome(fold_dir, plan, outcome):
+    """Write ``fold_dir/outcome.npz``: which plan the fold trained, its test predictions and what trained (atomic;
+    a fold's last file). ``outcome.plan`` may differ from ``plan`` (the SVM head trains on the validation files too)."""
     from data_prep.atomic import atomic_write
 
-    plan = outcome.plan
     arrays = {"name": np.array(plan.name), "train": plan.train, "val": plan.val, "test": plan.test,
-              "train_rows": outcome.train_rows, "epochs": np.array(outcome.epochs), "seconds": np.array(outcome.seconds)}
+              "trained_train": outcome.plan.train, "trained_val": outcome.plan.val, "train_rows": outcome.train_rows,
+              "epochs": np.array(outcome.epochs), "seconds": np.array(outcome.seconds)}
     if outcome.prob is not None:
         arrays.update(test_rows=outcome.test_rows, y_test=outcome.y_test, prob=outcome.prob)
     atomic_write(Path(fold_dir) / "outcome.npz", lambda tmp: np.savez(tmp, **arrays))
 
 
 def load_outcome(fold_dir, plan):
-    """The :class:`FoldOutcome` saved in ``fold_dir`` for ``plan``, or ``None`` if there is none or it is of
-    another plan (other training, validation or test files)."""
+    """The :class:`FoldOutcome` saved in ``fold_dir`` for ``plan`` (:func:`save_outcome`), or ``None`` if there is
+    none or it is of another plan (other training, validation or test files)."""
+    from dataclasses import replace
+
     from ser import plots
 
     path = Path(fold_dir) / "outcome.npz"
-    if not path.exists() or not (Path(fold_dir) / "model.keras").exists():
+    if not path.exists() or not any((Path(fold_dir) / f"model.{ext}").exists() for ext in ("keras", "joblib")):
         return None
     with np.load(path) as f:
         same = str(f["name"]) == plan.name and all(np.array_equal(f[k], getattr(plan, k)) for k in ("train", "val", "test"))
         if not same:
             return None
-        outcome = FoldOutcome(plan, f["train_rows"], int(f["epochs"]), float(f["seconds"]),
+        trained = replace(plan, **{k: f[f"trained_{k}"] for k in ("train", "val") if f"trained_{k}" in f})
+        outcome = FoldOutcome(trained, f["train_rows"], int(f["epochs"]), float(f["seconds"]),
                               plots.read_history(Path(fold_dir) / "history.csv"))
         if "prob" in f:
             outcome.test_rows, outcome.y_test, outcome.prob = f["test_rows"], f["y_test"], f["prob"]
@@ -655,6 +659,22 @@ class RunWriter:
 # ------------------------------------------------------------------------------------------------- run
 
 
+def fit_folds(plans, trainer, writer, folder, config, log):
+    """Train each plan's fold (``trainer.fit(plan, fold_dir)``) and write it (``writer.add``), saving its
+    ``outcome.npz`` last; with ``config["resume"]`` a fold whose outcome is there is read back instead."""
+    for plan in plans:
+        final = plan.name == "final" and not len(plan.test)
+        fold_dir = folder.write_dir / "final" if final else folder.write_dir / "folds" / plan.name
+        fold_dir.mkdir(parents=True, exist_ok=True)
+        outcome = load_outcome(fold_dir, plan) if config.get("resume") else None
+        if outcome is None:
+            outcome = trainer.fit(plan, fold_dir)
+            save_outcome(fold_dir, plan, outcome)
+        else:
+            log(f"fold {plan.name}: read back from {fold_dir} (--resume)")
+        writer.add(outcome, fold_dir)
+
+
 def run(config, kind, inputs_class, model_info=None, verbose=None, progress=None, log=None):
     """Cross-validate one model configuration and write every output.
 
@@ -705,17 +725,7 @@ def run(config, kind, inputs_class, model_info=None, verbose=None, progress=None
     trainer = FoldTrainer(config, data, inputs, strategy, folder.n_workers, verbose)
     writer = RunWriter(folder.out, kind, config, data, log)
     plans = list(data.folds) + ([final_plan(data.utterances, config)] if config["final_model"] else [])
-    for plan in plans:
-        final = plan.name == "final" and not len(plan.test)
-        fold_dir = folder.write_dir / "final" if final else folder.write_dir / "folds" / plan.name
-        fold_dir.mkdir(parents=True, exist_ok=True)
-        outcome = load_outcome(fold_dir, plan) if config.get("resume") else None
-        if outcome is None:
-            outcome = trainer.fit(plan, fold_dir)
-            save_outcome(fold_dir, outcome)
-        else:
-            log(f"fold {plan.name}: read back from {fold_dir} (--resume)")
-        writer.add(outcome, fold_dir)
+    fit_folds(plans, trainer, writer, folder, config, log)
     if folder.discard_scratch():
         data.cache.close()
         return None

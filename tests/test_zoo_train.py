@@ -60,7 +60,7 @@ def test_seed_training_settings_are_the_defaults_and_flags_override(demo):
     assert _config(demo, "--model", "ps_ac1d_fif", "--optimizer", "adam")["optimizer"] == "adam"
 
 
-def test_opensmile_svm_runs_and_writes_every_file(demo):
+def test_opensmile_svm_runs_and_writes_every_file(demo, capsys):
     out = demo["base"] / "svm"
     assert ser_train.main(_args(demo, out, "--model", "opensmile_svm", "--feature-set", "egemaps")) == 0
     metrics = _check_run(out)
@@ -68,6 +68,11 @@ def test_opensmile_svm_runs_and_writes_every_file(demo):
     fold = metrics["folds"][0]["name"]
     assert (out / "folds" / fold / "model.joblib").is_file()
     assert json.loads((out / "folds" / fold / "svm.json").read_text())["C"] > 0
+    # --resume reads every finished fold back (the same fold loop as ser.finetune's)
+    capsys.readouterr()
+    assert ser_train.main(_args(demo, out, "--model", "opensmile_svm", "--feature-set", "egemaps", "--resume")) == 0
+    assert capsys.readouterr().out.count("read back from") == len(metrics["folds"])
+    assert json.loads((out / "metrics.json").read_text())["folds"] == metrics["folds"]
 
 
 @pytest.mark.parametrize(("model", "module", "job"), [("fin", "finetune", "finetune"),

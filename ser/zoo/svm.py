@@ -99,12 +99,14 @@ def run_svm(config, verbose=None, progress=None, log=None):
     import sys
 
     from fin.runs import RunFolder
-    from ser.training import RunWriter, load_run_data
+    from ser.training import RunWriter, check_resumable, fit_folds, load_run_data
     from ser.zoo.features import cached_features
 
     log = log or (lambda text: print(text, flush=True))
     progress = sys.stderr.isatty() if progress is None else progress
     t_start = time.time()
+    if config.get("resume"):
+        check_resumable(config["out"], config)
     folder = RunFolder.open(config["out"])
     data = load_run_data(config, progress, log)
     log(f"opensmile_svm ({config['feature_set']}): {len(data.utterances)} files ({len(data.skipped)} skipped), "
@@ -114,10 +116,7 @@ def run_svm(config, verbose=None, progress=None, log=None):
     x, speakers = speaker_normalised(features, data.cache)
     trainer = SVMFold(config, data, x, speakers)
     writer = RunWriter(folder.out, "opensmile_svm", config, data, log)
-    for plan in data.folds:
-        fold_dir = folder.write_dir / "folds" / plan.name
-        fold_dir.mkdir(parents=True, exist_ok=True)
-        writer.add(trainer.fit(plan, fold_dir), fold_dir)
+    fit_folds(data.folds, trainer, writer, folder, config, log)
     info = {"model": "opensmile_svm", "feature_set": config["feature_set"], "n_features": int(features.shape[1]),
             "c_grid": list(C_GRID),
             "fold_models": "folds/<name>/model.joblib (sklearn StandardScaler + linear SVC; not for ser.predict)"}
