@@ -24,8 +24,8 @@ then R² of the final model on 4,096 frames of the test speakers (validation: 1,
 wall time, one panel per feature, the seed's in-domain R² as a dashed line) into ``--out``.
 
 ``ser-train``: the cost per clip of a fine-tuning epoch (every FIN weight trainable) on the plain path, the exact
-fast path (clips framed in the graph, XLA) and the default fast path (plus frame stride 4), each for the seed's and
-our recipe, against librosa's five features of the same clip with the seed's five calls; ratios from one run.
+fast path (clips framed in the graph, XLA) and the default fast path (plus frame stride 4), and the partial mode
+``--front-end frozen`` (window and DFT fixed, the rest of every FIN trainable), each for the seed's and our recipe, against librosa's five features of the same clip with the seed's five calls; ratios from one run.
 
 ``data_prep``: per-frame target extraction. The seed's loop (five librosa calls on each frame alone)
 against :func:`data_prep.targets.targets_from_frames` on the same frames, vectorised in batches of up to
@@ -316,13 +316,15 @@ def bench_ser_train(n_files=12, seconds=20.0, batch_size=64):
     paths = {"plain (frames, no XLA)": dict(clips=False, jit=False, stride=1),
              "fast, exact (clips, XLA)": dict(clips=True, jit=True, stride=1),
              "fast, frame stride 4, no XLA": dict(clips=True, jit=False, stride=4),
-             "fast, frame stride 4, XLA": dict(clips=True, jit=True, stride=4)}
+             "fast, frame stride 4, XLA": dict(clips=True, jit=True, stride=4),
+             "fast, frame stride 4, no XLA, front end frozen (partial)": dict(clips=True, jit=False, stride=4,
+                                                                               front_end="frozen")}
     for recipe, options in recipes.items():
         for path, p in paths.items():
             keras.backend.clear_session()
             keras.utils.set_random_seed(0)
             model = build_ser_model(7, freeze="none", n_frames=settings.n_frames if p["stride"] == 1 else None, seed=0,
-                                    **options)
+                                    front_end=p.get("front_end", "trainable"), **options)
             if p["clips"]:
                 fit_model, x = on_clips(model, settings.n_frames, settings.n_samples, p["stride"], seed=0), batch_clips
             else:

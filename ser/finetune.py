@@ -2,7 +2,7 @@
 
 ::
 
-    python -m ser.finetune --freeze none|all|FEATURE[,FEATURE] [--init pretrained|random]
+    python -m ser.finetune --freeze none|all|FEATURE[,FEATURE] [--init pretrained|random] [--front-end trainable|frozen]
         [--fins closed-form|learned|DIR] [--frame-stride K] [--corpus NAME=PATH ...]
         [--protocol loso|speaker-kfold|split|file-kfold] [--folds K] [--epochs N] [--batch-size B] [--lr LR] [--out DIR]
         [--config FILE.yaml] [--strategy default|mirrored|multiworker] [--leaky-file-split] [--max-files N] [--seed S]
@@ -11,7 +11,8 @@
 
 The seed's three variants are ``--freeze none`` (fine-tuned FINs), ``--freeze all`` (frozen FINs) and
 ``--freeze none --init random`` (the same architecture learned from scratch); ``--freeze mel,mfcc`` freezes some.
-``--fins`` says which FINs: the closed-form presets (default: librosa's operators as trainable layers), the learned
+``--front-end frozen`` is a partial mode: the FINs' Fourier front end (window and DFT; the learned FINs' basis) stays
+fixed and everything above it trains. ``--fins`` says which FINs: the closed-form presets (default: librosa's operators as trainable layers), the learned
 presets (randomly initialised, trained to imitate librosa) or a folder of one's own (``<feature>.keras`` or
 ``fin.train`` run folders ``<feature>/``); ``--init random`` rebuilds their architectures with random weights.
 Defaults: Adam lr 5e-4, batch 64, 70 epochs at most, ``ReduceLROnPlateau(loss, 0.4, 2, min_lr 1e-7)`` as the FINs,
@@ -54,6 +55,7 @@ from ser.training import DEFAULTS, add_common_arguments, resolve_config, run_cli
 
 #: Options of ser.finetune: the shared ones plus the FIN choices.
 FINETUNE_DEFAULTS = {**DEFAULTS, "freeze": "none", "init": "pretrained", "fins": "closed-form",
+                     "front_end": "trainable",  # "frozen": the FINs' window and DFT (or learned basis) stay fixed
                      "fin_lr_scale": None,  # None: 0.001 for pretrained FINs, 1 for randomly initialised ones
                      "fin_source": None}  # fin_source: set by resolve()
 
@@ -63,7 +65,7 @@ AUTO_FRAME_STRIDE = 4
 
 def resolve(config):
     """The resolved configuration of a fine-tuning run (see :data:`FINETUNE_DEFAULTS`)."""
-    from ser.model import FIN_FAMILIES, FIN_SOURCES, fins_description, freeze_mode
+    from ser.model import FIN_FAMILIES, FIN_SOURCES, FRONT_ENDS, fins_description, freeze_mode
 
     config = resolve_config(config, FINETUNE_DEFAULTS)
     config["freeze"] = freeze_mode(config["freeze"])
@@ -77,6 +79,10 @@ def resolve(config):
         raise SERError(f"--speaker-norm needs fixed features: --freeze all (got --freeze {config['freeze']}); "
                        "with FINs being trained each speaker's statistics change every step")
     trains_fins = config["freeze"] != "all"
+    if config["front_end"] not in FRONT_ENDS:
+        raise SERError(f"unknown front_end {config['front_end']!r}; expected one of {', '.join(FRONT_ENDS)}")
+    if config["front_end"] == "frozen" and not trains_fins:
+        raise SERError("--front-end frozen is a fine-tuning mode; with --freeze all every FIN weight is frozen already")
     if config["fin_lr_scale"] is None:  # pretrained FINs are fine-tuned; random ones learn at the head's rate
         config["fin_lr_scale"] = 0.001 if config["init"] == "pretrained" else 1.0
     scale = config["fin_lr_scale"]
@@ -92,7 +98,8 @@ def resolve(config):
     config["fin_source"] = fins_description(config["init"], config["fins"])
     if not config["out"]:
         family = "" if config["fins"] == "closed-form" else f"{config['fins'] if config['fins'] in FIN_FAMILIES else 'dir'}-"
-        config["out"] = f"runs/ser/finetune-{family}{config['freeze'].replace(',', '+')}-{config['init']}"
+        front = "-front-end-frozen" if config["front_end"] == "frozen" else ""
+        config["out"] = f"runs/ser/finetune-{family}{config['freeze'].replace(',', '+')}-{config['init']}{front}"
     return config
 
 
@@ -101,7 +108,7 @@ def finetune(config, **kwargs):
     from ser.training import run
 
     inputs = FINFeatureInputs if config["freeze"] == "all" else FrameInputs
-    info = {k: config[k] for k in ("freeze", "init", "fins", "fin_source", "pooling", "head", "feature_norm",
+    info = {k: config[k] for k in ("freeze", "front_end", "init", "fins", "fin_source", "pooling", "head", "feature_norm",
                                    "compress", "mask_padding", "deltas", "temporal")}
     return run(config, "finetune", inputs, model_info=info, **kwargs)
 
@@ -119,6 +126,10 @@ def build_parser():
                         help="which FINs: the closed-form presets (default, librosa's operators as trainable layers), "
                              "the learned presets (randomly initialised, trained to imitate librosa), or a folder of "
                              "FINs (<feature>.keras or fin.train run folders <feature>/)")
+    parser.add_argument("--front-end", choices=["trainable", "frozen"],
+                        help="trainable (default: every FIN weight trains) or frozen: the FINs' window and DFT (the "
+                             "learned FINs' basis) keep their weights and everything after them trains, a partial "
+                             "fine-tuning mode with cheaper steps")
     parser.add_argument("--fin-lr-scale", type=float,
                         help="the FINs' learning rate as a multiple of the head's (default 0.001 for pretrained FINs: "
                              "Adam's steps of the head's size rewrite the closed-form FINs' small weights; 1 for "

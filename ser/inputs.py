@@ -187,7 +187,8 @@ class FrameInputs(Inputs):
         model = build_ser_model(n_classes, fins=c["init"], family=c["fins"], freeze=c["freeze"],
                                 n_frames=settings.n_frames if stride == 1 else None, pooling=c["pooling"],
                                 head=c["head"], feature_norm=c["feature_norm"], mask_padding=c["mask_padding"],
-                                compress=c["compress"], deltas=c["deltas"], temporal=c["temporal"], seed=seed)
+                                compress=c["compress"], deltas=c["deltas"], temporal=c["temporal"],
+                                front_end=c.get("front_end", "trainable"), seed=seed)
         return model, on_clips(model, settings.n_frames, settings.n_samples, stride, seed, name="ser_on_clips")
 
     def optimizer(self, model, config):

@@ -54,6 +54,12 @@ FIN_SOURCES = ("pretrained", "random")
 FEATURE_NORMS = ("none", "batchnorm")
 #: Per-frame compression of the energy-like features (rms, mel) before pooling: none (the seed's) or log.
 COMPRESSIONS = ("none", "log")
+#: What fine-tuning trains of each FIN's front end (its projection of the raw frame): ``"trainable"`` (every FIN
+#: weight, the seed's), or ``"frozen"`` (the front-end layers, :data:`FRONT_END_LAYERS`, keep their weights;
+#: everything after them trains, and no gradient is taken through the biggest per-frame matmuls).
+FRONT_ENDS = ("trainable", "frozen")
+#: The front-end layers by name: the window and DFT of the spectral FINs, the learned basis of the quadratic ones.
+FRONT_END_LAYERS = ("window", "dft", "basis")
 
 
 def energy_columns():
@@ -506,7 +512,7 @@ def build_feature_classifier(n_classes, *, dim=FEATURE_DIM, head="seed", feature
 
 def build_ser_model(n_classes, *, fins="pretrained", family="closed-form", freeze="none", n_frames=108, pooling="mean",
                     head="seed", feature_norm="none", mask_padding=True, compress="none", speaker_norm=False,
-                    deltas=False, temporal="none", seed=None):
+                    deltas=False, temporal="none", front_end="trainable", seed=None):
     """The end-to-end SER model on raw frames.
 
     Parameters
@@ -532,6 +538,9 @@ def build_ser_model(n_classes, *, fins="pretrained", family="closed-form", freez
         Pool only over the frames that hold audio (:class:`ser.layers.FrameMask`: all-zero frames, the end padding
         of a short clip, are left out), so a clip's pooled features do not depend on how much padding it got.
         ``False`` is the seed's plain mean over all ``n_frames`` frames.
+    front_end : {"trainable", "frozen"}
+        With ``"frozen"`` the front-end layers (:data:`FRONT_END_LAYERS`) of the FINs that train keep their
+        weights, everything after them trains: a partial fine-tuning mode, cheaper per step.
     seed : int or None
         Seeds the random weights of the head (and of the FINs for ``fins="random"``).
 
@@ -554,6 +563,14 @@ def build_ser_model(n_classes, *, fins="pretrained", family="closed-form", freez
     fins = load_fins(fins, seed=seed, family=family)
     for f in FEATURE_ORDER:
         fins[f].trainable = f not in frozen
+    if _check("front end", front_end, FRONT_ENDS) == "frozen":
+        front = [layer for f in FEATURE_ORDER if f not in frozen for layer in fins[f].layers
+                 if layer.name in FRONT_END_LAYERS]
+        if not front:
+            raise SERError(f"front_end='frozen': no FIN being trained has a front end (layers named "
+                           f"{', '.join(FRONT_END_LAYERS)}); it applies to the spectral and quadratic FINs")
+        for layer in front:
+            layer.trainable = False
     stack = build_fin_stack(fins, n_frames)
     classifier = build_classifier(n_classes, n_frames=n_frames, pooling=pooling, head=head, feature_norm=feature_norm,
                                   mask_padding=mask_padding, compress=compress, speaker_norm=speaker_norm,

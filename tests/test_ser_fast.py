@@ -12,7 +12,7 @@ import tensorflow as tf
 from ser.data import clip_frames
 from ser.errors import SERError
 from ser.layers import ClipFrames, FrameDeltas, FrameSubsample, FunctionalsPooling
-from ser.model import FEATURE_ORDER, build_classifier, build_ser_model, get_fins, load_fins
+from ser.model import FEATURE_ORDER, FRONT_END_LAYERS, build_classifier, build_ser_model, get_fins, load_fins
 
 N_FRAMES = 8
 N_SAMPLES = 7 * 512 + 100  # fewer samples than the frames span: the last frames are partly padding
@@ -95,6 +95,26 @@ def test_a_training_step_changes_exactly_the_unfrozen_fins(freeze, changed, clip
         assert moved == (f in changed), f
 
 
+@pytest.mark.parametrize("family", ["closed-form", "learned"])
+def test_a_frozen_front_end_keeps_its_weights_while_the_rest_of_the_fins_trains(family, clips):
+    keras.utils.set_random_seed(0)
+    model = build_ser_model(3, family=family, freeze="none", front_end="frozen", n_frames=None, pooling="stats",
+                            head="mlp", compress="log", seed=0)
+    fit_model = _on_clips(model, stride=4)
+    fit_model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", jit_compile=False)
+    fins = get_fins(model)
+    before = {(fin.name, w.path): w.numpy().copy() for fin in fins.values() for w in fin.weights}  # paths repeat across FINs
+    fit_model.train_on_batch(clips, np.array([0, 1, 2]))
+    front, rest = [], []
+    for fin in fins.values():
+        for layer in fin.layers:
+            moved = [not np.array_equal(before[fin.name, w.path], w.numpy()) for w in layer.weights]
+            (front if layer.name in FRONT_END_LAYERS else rest).extend(moved)
+    assert front and not any(front)  # every front-end weight as it was
+    assert sum(rest) >= 3  # the filter banks and projections after the front end trained
+    assert not any(w.path.split("/")[-1] in ("window", "stage1", "twiddle", "stage2") for w in model.trainable_weights)
+
+
 def test_learned_and_folder_fin_families(tmp_path):
     learned = load_fins("pretrained", family="learned")
     assert {f: m.name for f, m in learned.items()}["mel"] == "mel_quadratic"
@@ -151,6 +171,11 @@ def test_bad_frame_stride_and_fins_options_are_refused():
     with pytest.raises(SERError, match="--fins 'lerned'"):
         resolve({"fins": "lerned"})
     assert resolve({})["frame_stride"] == 4 and resolve({"freeze": "all"})["frame_stride"] == 1
+    with pytest.raises(SERError, match="every FIN weight is frozen already"):
+        resolve({"freeze": "all", "front_end": "frozen"})
+    with pytest.raises(SERError, match="unknown front_end 'fixed'"):
+        resolve({"front_end": "fixed"})
+    assert resolve({"front_end": "frozen"})["out"].endswith("-front-end-frozen")
 
 
 
