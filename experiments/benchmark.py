@@ -371,9 +371,9 @@ def _fin_step_costs(frames, repeat=3):
 def format_ser_train(r):
     lines = [f"Fine-tuning cost per 2.5 s clip (batch {r['batch_size']}, all FIN weights trainable) against librosa's five "
              f"features of the clip ({r['files']} files)",
-             f"  {'librosa, the seed five calls':<62}{r['librosa_ms_per_clip']:>8.1f} ms   1.0x"]
+             f"  {'librosa, the seed five calls':<88}{r['librosa_ms_per_clip']:>8.1f} ms   1.0x"]
     for name, p in r["paths"].items():
-        lines.append(f"  {name:<62}{p['ms_per_clip']:>8.1f} ms {p['ratio_to_librosa']:>5.1f}x   (first step "
+        lines.append(f"  {name:<88}{p['ms_per_clip']:>8.1f} ms {p['ratio_to_librosa']:>5.1f}x   (first step "
                      f"{p['first_step_seconds']:.0f} s)")
     for name, f in r.get("per_fin", {}).items():
         lines.append(f"  {name + ' FIN alone, ' + str(f['frames']) + ' frames:':<40} training step "
