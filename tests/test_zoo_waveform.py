@@ -125,7 +125,12 @@ def test_sigwavnet_one_training_step_on_speech(speech):
     loss, changed = _one_step_changes_weights(build_sigwavnet(3, 16000, seed=1, **SMALL_SIGWAVNET), speech)
     assert np.isfinite(loss) and 0 < loss < 10
     assert changed["wavelet/lowpass"] and changed["threshold1/thr_pos"] and changed["level_weighting/scale"]
-    assert all(changed.values())
+    # every weight learns but, possibly, the biases of convolutions that feed only an instance norm (conv1 and the
+    # global conv of each branch): the norm removes a per-channel constant, so their gradient is zero but for
+    # rounding, and whether Adam's first step moves them past 1e-7 depends on the processor's kernels
+    in_norm_biases = {f"{branch}_{conv}/bias" for branch in ("approximation", "detail1", "detail2")
+                      for conv in ("conv1", "global")}
+    assert {k for k, v in changed.items() if not v} <= in_norm_biases
 
 
 @pytest.mark.parametrize("build", [
