@@ -175,6 +175,41 @@ def test_spectral_chroma_compiles_with_xla(four_frames):
     np.testing.assert_allclose(compiled(tf.constant(four_frames)).numpy(), _predict(model, four_frames), atol=1e-5)
 
 
+def test_tuned_chroma_training_path_equals_inference_path(speech_frames):
+    # in training (outside XLA) the frames are partitioned by tuning, each group projected with its own bank; at
+    # inference and under XLA every bank projects every frame: the same chroma and gradients up to round-off
+    import tensorflow as tf
+
+    model = build_model("chroma", "spectral", init="closed-form")
+    frames = tf.constant(speech_frames)
+    bank = model.get_layer("chroma_filterbank").banks
+
+    def value_and_grads(training):
+        with tf.GradientTape() as tape:
+            tape.watch(frames)
+            out = model(frames, training=training)
+            loss = tf.reduce_sum(tf.square(out - 0.5))
+        g_bank, g_frames = tape.gradient(loss, [bank, frames])
+        return out.numpy(), tf.convert_to_tensor(g_bank).numpy(), g_frames.numpy()
+
+    train_out, train_bank, train_frames = value_and_grads(True)
+    infer_out, infer_bank, infer_frames = value_and_grads(False)
+    index = _predict(keras.Model(model.input, model.get_layer("tuning").output), speech_frames)
+    assert len(np.unique(index)) >= 3  # several banks in play
+    np.testing.assert_allclose(train_out, infer_out, atol=1e-5)
+    for got, expected in ((train_bank, infer_bank), (train_frames, infer_frames)):
+        assert np.abs(got - expected).max() <= 1e-4 * np.abs(expected).max()
+    assert np.count_nonzero(np.abs(train_bank).sum(axis=(1, 2))) == len(np.unique(index))  # only the used banks learn
+
+    def op_types(fn):
+        return {op.type for op in fn.get_concrete_function(frames).graph.get_operations()}
+
+    assert "DynamicPartition" in op_types(tf.function(lambda x: model(x, training=True)))
+    assert "DynamicPartition" not in op_types(tf.function(lambda x: model(x, training=False)))
+    # under XLA (Keras' default on GPUs) training takes the static path and compiles
+    compiled = tf.function(lambda x: model(x, training=True), jit_compile=True)
+    np.testing.assert_allclose(compiled(frames).numpy(), infer_out, atol=1e-5)
+
 @pytest.mark.parametrize(("feature", "target_set"), CLOSED_FORM_CASES)
 def test_closed_form_spectral_reproduces_the_targets(feature, target_set, speech_frames):
     model = build_model(feature, "spectral", init="closed-form", target_set=target_set)
