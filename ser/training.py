@@ -485,6 +485,8 @@ class FoldTrainer:
             fit_kwargs["validation_data"] = (val["x"], val["y"]) if "y" in val else val["x"]
         if "y" in train_data:
             fit_kwargs.update(batch_size=config["batch_size"], shuffle=True)
+        else:  # a dataset, which batches and shuffles itself (ser.inputs.clip_batches)
+            fit_kwargs.update(shuffle=False)
         t0 = time.time()
         history = fit_model.fit(**train_data, **fit_kwargs)
         seconds = time.time() - t0

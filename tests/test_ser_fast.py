@@ -201,3 +201,35 @@ def test_fins_fine_tune_at_their_scaled_learning_rate(clips):
     # sparse update can turn into a step somewhat above lr)
     assert fin_steps.max() <= 2e-5 and 5e-6 < np.median(fin_steps) <= 1.01e-5
     assert max(step[p] for p in step if p not in fin_paths) > 5e-4
+
+
+def test_clip_batches_give_every_training_row_once_per_pass_in_a_seeded_new_order():
+    from ser.inputs import clip_batches
+
+    clips = tf.constant(np.arange(12 * 5, dtype=np.float32).reshape(12, 5))  # row r holds 5r .. 5r+4
+    rows = np.array([11, 0, 3, 7, 5, 9, 2])
+    labels, weights = rows % 3, rows / 10.0
+
+    def passes(seed, n=3):
+        dataset = clip_batches(clips, rows, labels, weights, batch_size=3, seed=seed)
+        out = []
+        for _ in range(n):
+            batches = [[t.numpy() for t in b] for b in dataset]
+            assert [len(b[0]) for b in batches] == [3, 3, 1]  # the last batch smaller, as fit(shuffle=True)
+            x, y, w = (np.concatenate(part) for part in zip(*batches))
+            seen = (x[:, 0] / 5).astype(int)
+            assert sorted(seen) == sorted(rows)  # every training row once, none from outside
+            np.testing.assert_array_equal(x, clips.numpy()[seen])  # the whole clip of that row
+            np.testing.assert_array_equal(y, seen % 3)  # its own label and weight
+            np.testing.assert_allclose(w, seen / 10.0, rtol=1e-6)
+            out.append(tuple(seen))
+        return out
+
+    first = passes(seed=0)
+    assert len(set(first)) > 1  # reshuffled every pass
+    in_order = clip_batches(clips, rows, labels, batch_size=3, shuffle=False)  # validation: rows in order, no weights
+    batches = [[t.numpy() for t in b] for b in in_order]
+    assert all(len(b) == 2 for b in batches)
+    np.testing.assert_array_equal(np.concatenate([b[0][:, 0] for b in batches]) / 5, rows)
+    assert passes(seed=0) == first  # the same orders for the same seed
+    assert passes(seed=1) != first
