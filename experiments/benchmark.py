@@ -26,6 +26,8 @@ wall time, one panel per feature, the seed's in-domain R² as a dashed line) int
 ``ser-train``: the cost per clip of a fine-tuning epoch (every FIN weight trainable) on the plain path, the exact
 fast path (clips framed in the graph, XLA) and the default fast path (plus frame stride 4), and the partial mode
 ``--front-end frozen`` (window and DFT fixed, the rest of every FIN trainable), each for the seed's and our recipe, against librosa's five features of the same clip with the seed's five calls; ratios from one run.
+Then a whole ``fit`` epoch of the default path on an EMO-DB fold's number of clips (1,290), fed as NumPy arrays
+(Keras' array adapter) and as ``ser.finetune`` feeds it (:func:`ser.inputs.clip_batches`).
 
 ``data_prep``: per-frame target extraction. The seed's loop (five librosa calls on each frame alone)
 against :func:`data_prep.targets.targets_from_frames` on the same frames, vectorised in batches of up to
@@ -277,7 +279,7 @@ def format_ser(r):
     return "\n".join(lines)
 
 
-def bench_ser_train(n_files=12, seconds=20.0, batch_size=64):
+def bench_ser_train(n_files=12, seconds=20.0, batch_size=64, feed_clips=1290):
     """Cost per clip of a fine-tuning epoch against librosa's five features of the same clip, in one run.
 
     librosa: the seed's five calls on each 2.5 s clip (:func:`ser.features.reference_clip_features`). Fine-tuning
@@ -288,7 +290,9 @@ def bench_ser_train(n_files=12, seconds=20.0, batch_size=64):
     except with the seed's CNN head). Each for the seed's recipe (mean
     pooling, the seed's head) and ours (statistics pooling of log energies, MLP head). Then, where the time goes:
     each closed-form FIN's training step and forward pass alone on the frames of one batch at stride 4
-    (``per_fin``).
+    (``per_fin``). Then how the clips reach ``fit`` (``feeding``, :func:`_feeding_costs`): an epoch of
+    ``feed_clips`` clips (an EMO-DB LOSO fold's 1,290 by default; 0 skips it) fed as NumPy arrays or by
+    :func:`ser.inputs.clip_batches`.
     """
     import keras
 
@@ -342,7 +346,55 @@ def bench_ser_train(n_files=12, seconds=20.0, batch_size=64):
             result["paths"][f"{recipe}: {path}"] = {"ms_per_clip": ms, "ratio_to_librosa": ms / result["librosa_ms_per_clip"],
                                                     "first_step_seconds": compile_s, "steps": steps}
     result["per_fin"] = _fin_step_costs(clip_frames(batch_clips, settings.n_frames)[:, ::4].reshape(-1, 2048))
+    if feed_clips:
+        result["feeding"] = _feeding_costs(clips, feed_clips, batch_size)
     return result
+
+
+def _feeding_costs(clips, n_clips, batch_size, reps=2, epochs=2):
+    """Seconds of a ``fit`` epoch of the default fine-tuning path (seed recipe, frame stride 4, every FIN weight
+    trainable) on ``n_clips`` rows (``clips`` repeated), fed two ways to the same model: NumPy arrays (Keras' array
+    adapter, ``fit(x, y, shuffle=True)``) and :func:`ser.inputs.clip_batches` (what ``ser.finetune`` uses).
+    Alternating, ``reps`` times each, ``fit`` calls of ``epochs`` epochs; the first epoch of each call (its set-up)
+    is left out."""
+    import keras
+    import tensorflow as tf
+
+    from ser.data import ClipSettings
+    from ser.inputs import clip_batches, on_clips
+    from ser.model import build_ser_model
+
+    settings = ClipSettings()
+    x = np.resize(clips, (n_clips, clips.shape[1])).astype(np.float32)
+    labels, weights = np.arange(n_clips) % 7, np.ones(n_clips, dtype=np.float32)
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)
+    model = build_ser_model(7, freeze="none", n_frames=None, seed=0)
+    fit_model = on_clips(model, settings.n_frames, settings.n_samples, 4, seed=0)
+    fit_model.compile(optimizer=keras.optimizers.Adam(5e-4), loss="sparse_categorical_crossentropy")
+    dataset = clip_batches(tf.constant(x), np.arange(n_clips), labels, weights, batch_size, seed=0)
+
+    class Timer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self.t0)
+
+    timer = Timer()
+    ways = {"NumPy arrays (Keras' array adapter)": dict(x=x, y=labels, sample_weight=weights, batch_size=batch_size,
+                                                        shuffle=True),
+            "ser.inputs.clip_batches (tf.data)": dict(x=dataset, shuffle=False)}
+    out = {way: [] for way in ways}
+    for way, kwargs in ways.items():  # warm-up: trace the step for both feeds
+        fit_model.fit(epochs=1, verbose=0, **kwargs)
+    for _ in range(reps):
+        for way, kwargs in ways.items():
+            timer.seconds = []
+            fit_model.fit(epochs=epochs, verbose=0, callbacks=[timer], **kwargs)
+            out[way] += timer.seconds[1:]
+    return {"clips": n_clips, "epoch_seconds": out,
+            "ms_per_clip": {way: 1000 * float(np.median(t)) / n_clips for way, t in out.items()}}
 
 
 def _fin_step_costs(frames, repeat=3):
@@ -378,6 +430,13 @@ def format_ser_train(r):
     for name, f in r.get("per_fin", {}).items():
         lines.append(f"  {name + ' FIN alone, ' + str(f['frames']) + ' frames:':<40} training step "
                      f"{1000 * f['train_step_seconds']:7.0f} ms, forward {1000 * f['forward_seconds']:6.0f} ms")
+    feeding = r.get("feeding")
+    if feeding:
+        lines.append(f"  A fit epoch of {feeding['clips']} clips (default path, seed recipe), fed as:")
+        for way, ms in feeding["ms_per_clip"].items():
+            epochs = ", ".join(f"{t:.1f}" for t in feeding["epoch_seconds"][way])
+            lines.append(f"    {way:<44}{ms:>8.1f} ms per clip, {ms / r['librosa_ms_per_clip']:4.2f}x librosa "
+                         f"(epochs {epochs} s)")
     return "\n".join(lines)
 
 

@@ -113,17 +113,19 @@ def clip_batches(clips, rows, labels, weights=None, batch_size=64, seed=0, shuff
 def on_clips(model, n_frames, n_samples, frame_stride=1, seed=None, name="on_clips"):
     """``model`` (on frames) behind :class:`ser.layers.ClipFrames`: ``(batch, n_samples) -> model's output``.
 
-    With ``frame_stride`` > 1 a :class:`ser.layers.FrameSubsample` keeps every ``frame_stride``-th frame in training
+    With ``frame_stride`` > 1 the clips are framed by :class:`ser.layers.StridedClipFrames`, which in training builds
+    only every ``frame_stride``-th frame (the frames of :class:`ser.layers.FrameSubsample` after ``ClipFrames``)
     (``model`` must then accept any number of frames). Shares ``model``'s layers: fitting it trains ``model``.
     """
     import keras
 
-    from ser.layers import ClipFrames, FrameSubsample
+    from ser.layers import ClipFrames, StridedClipFrames
 
     clips = keras.Input(shape=(n_samples,), name="clips")
-    frames = ClipFrames(n_frames, name="clip_frames")(clips)
-    if frame_stride > 1:
-        frames = FrameSubsample(frame_stride, seed=seed, name="frame_subsample")(frames)
+    if frame_stride > 1:  # ClipFrames then FrameSubsample, building only the kept frames
+        frames = StridedClipFrames(n_frames, frame_stride, seed=seed, name="clip_frames")(clips)
+    else:
+        frames = ClipFrames(n_frames, name="clip_frames")(clips)
     return keras.Model(clips, model(frames), name=name)
 
 

@@ -233,3 +233,17 @@ def test_clip_batches_give_every_training_row_once_per_pass_in_a_seeded_new_orde
     np.testing.assert_array_equal(np.concatenate([b[0][:, 0] for b in batches]) / 5, rows)
     assert passes(seed=0) == first  # the same orders for the same seed
     assert passes(seed=1) != first
+
+
+@pytest.mark.parametrize("stride", [2, 3, 4])
+def test_strided_clip_frames_are_clip_frames_then_frame_subsample(stride, clips):
+    from ser.layers import StridedClipFrames
+
+    fused = StridedClipFrames(N_FRAMES, stride, seed=7)
+    framing, subsample = ClipFrames(N_FRAMES), FrameSubsample(stride, seed=7)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(fused(clips)), clip_frames(clips, N_FRAMES))  # inference
+    for _ in range(5):  # the same phase draws, call after call: the same frames bit for bit (copies of samples)
+        got = keras.ops.convert_to_numpy(fused(clips, training=True))
+        want = keras.ops.convert_to_numpy(subsample(framing(clips), training=True))
+        assert got.shape == (3, N_FRAMES // stride, 2048)
+        np.testing.assert_array_equal(got, want)
