@@ -74,10 +74,11 @@ def clip_batches(clips, rows, labels, weights=None, batch_size=64, seed=0, shuff
     Every row once per pass, with ``shuffle`` in a new order each pass (seeded: the same orders for the same
     ``seed``; without, in the order of ``rows``: validation data), in batches of ``batch_size`` with the last one
     smaller, as ``fit(x, y, shuffle=True)`` and its validation pass do; each batch is gathered from
-    ``clips`` (a tensor of every clip, made once) while the previous one trains. What ``fit`` does with NumPy
-    arrays instead (Keras' array adapter) cost a fine-tuning epoch half again as much on the 2-core machine and more
-    (16.7 and 43.3 ms per EMO-DB clip in two epochs of one process, against 10.6 and 10.9 ms this way and 11.1 ms
-    with ``train_on_batch`` on the same shuffled batches; an exploratory timing on one fold's 1,290 clips).
+    ``clips`` (a tensor of every clip, made once per run) while the previous one trains. Against NumPy arrays
+    (Keras' array adapter): in ``fit`` calls of one epoch each, which include each call's set-up, 16.7 and 43.3 ms
+    per EMO-DB clip against 10.6 and 10.9 ms this way (an exploratory timing on one fold's 1,290 clips); in the
+    epochs after a call's first (``python -m experiments.benchmark ser-train``) both feeds cost the same. What it
+    saves is the set-up of a ``fit`` call, once per fold, not step time.
 
     Parameters
     ----------
@@ -209,7 +210,7 @@ class FrameInputs(Inputs):
     Exact (tested: same loss and gradients as the ``ser`` model on the framed batch), with a quarter of the bytes
     per batch and no disk reads during training. The training rows are fed by :func:`clip_batches` (a ``tf.data``
     pipeline gathering each batch from one tensor of the clips, a second in-memory copy of them), not by Keras'
-    array adapter, which made an epoch half again as long.
+    array adapter.
 
     With ``frame_stride`` > 1 (training only) a :class:`ser.layers.FrameSubsample` layer keeps every
     ``frame_stride``-th frame of each clip from a random phase, so each step runs the FINs on a quarter of the
