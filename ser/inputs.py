@@ -219,6 +219,7 @@ class FrameInputs(Inputs):
     """
 
     kind = "frames"
+    _clips_tensor = None  # the clips as one tensor, made by the first labelled data() call
 
     def prepare(self, strategy):
         if self.config.get("speaker_norm"):

@@ -102,6 +102,16 @@ class FrameFINInputs(ZooInputs, FrameInputs):
         """The model's own optimizer (its seed's), the front end at the same rate."""
         return Inputs.optimizer(self, model, config)
 
+    def data(self, rows, labels=None, weights=None, shuffle=False, seed=0):
+        """NumPy arrays for ``fit``, not :func:`ser.inputs.clip_batches` (another shuffle order): the zoo's runs
+        keep the batches their README rows were measured with."""
+        out = {"x": self.clips[rows]}
+        if labels is not None:
+            out["y"] = labels
+        if weights is not None:
+            out["sample_weight"] = weights
+        return out
+
 
 class WaveformInputs(ZooInputs):
     """Every clip at 16 kHz (``ser.zoo.waveform.waveform_16k``), the whole network trained on it."""
