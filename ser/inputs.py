@@ -76,9 +76,9 @@ def clip_batches(clips, rows, labels, weights=None, batch_size=64, seed=0, shuff
     smaller, as ``fit(x, y, shuffle=True)`` and its validation pass do; each batch is gathered from
     ``clips`` (a tensor of every clip, made once per run) while the previous one trains. Against NumPy arrays
     (Keras' array adapter): in ``fit`` calls of one epoch each, which include each call's set-up, 16.7 and 43.3 ms
-    per EMO-DB clip against 10.6 and 10.9 ms this way (an exploratory timing on one fold's 1,290 clips); in the
-    epochs after a call's first (``python -m experiments.benchmark ser-train``) both feeds cost the same. What it
-    saves is the set-up of a ``fit`` call, once per fold, not step time.
+    per EMO-DB clip against 10.6 and 10.9 ms with a pipeline like this one (an exploratory timing on one fold's
+    1,290 clips); in the epochs after a call's first (``python -m experiments.benchmark ser-train``) both feeds
+    cost the same. What it saves is the set-up of a ``fit`` call, once per fold, not step time.
 
     Parameters
     ----------
@@ -212,7 +212,7 @@ class FrameInputs(Inputs):
     pipeline gathering each batch from one tensor of the clips, a second in-memory copy of them), not by Keras'
     array adapter.
 
-    With ``frame_stride`` > 1 (training only) a :class:`ser.layers.FrameSubsample` layer keeps every
+    With ``frame_stride`` > 1 (training only) :class:`ser.layers.StridedClipFrames` builds only every
     ``frame_stride``-th frame of each clip from a random phase, so each step runs the FINs on a quarter of the
     frames (stride 4: frames that tile the clip without overlap); validation, test and the saved model use every
     frame. Every FIN weight is still trained. The ``ser`` model is then built for any number of frames.
@@ -226,7 +226,7 @@ class FrameInputs(Inputs):
             raise SERError("speaker_norm needs fixed features: --freeze all (frozen FINs) or ser.baseline; with FINs "
                            "being trained the pooled vectors, and so each speaker's statistics, change every step")
         self.clips = self.cache.clips(np.arange(len(self.cache)))
-        self._clips_tensor = None  # made by the first training dataset (data(..., shuffle=True))
+        self._clips_tensor = None  # this run's clips: made again by the first labelled data() call
 
     def build(self, n_classes, seed):
         from ser.model import build_ser_model
